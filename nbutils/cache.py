@@ -1,0 +1,171 @@
+"""Atomic, checksummed on-disk memoization.
+
+Two stores with the same keys:
+
+- ``weights/``  trained ensembles (``torch.save`` of the state dict; large, machine-local)
+- ``results/``  small results computed from them (test accuracies, training histories,
+  information measures, ablation curves) as ``.npz`` files, small enough to be copied from a
+  GPU machine and used on a CPU-only one: a chapter whose results exist never needs the weights.
+
+Every file is written to a temporary name in the same folder, flushed, and renamed
+(``os.replace``), with a ``.sha256`` companion written the same way afterwards. A file whose
+companion is missing or whose bytes do not match it is *corrupt*: it is reported (a warning that
+names it), moved aside to ``*.corrupt`` (never deleted) and recomputed; it is never used.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+ENV_CACHE = "NBUTILS_CACHE"
+ENV_RESULTS = "NBUTILS_RESULTS"
+
+
+class CorruptCacheWarning(UserWarning):
+    """A cached file failed its checksum or could not be read; it is recomputed."""
+
+
+def cache_root() -> Path:
+    """``$NBUTILS_CACHE`` or ``$XDG_CACHE_HOME/nbutils`` (default ``~/.cache/nbutils``)."""
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser().resolve() / "nbutils"
+
+
+def weights_dir() -> Path:
+    return cache_root() / "weights"
+
+
+def results_dir() -> Path:
+    """``$NBUTILS_RESULTS`` or ``<cache root>/results``: the folder to copy between machines."""
+    env = os.environ.get(ENV_RESULTS)
+    return Path(env).expanduser().resolve() if env else cache_root() / "results"
+
+
+def digest(*parts: Any) -> str:
+    """A short stable hash of JSON-serialisable parts (the cache key)."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old or the complete new file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def write_checked(path: Path, data: bytes) -> None:
+    """Atomically write ``data`` and then its sha256 companion."""
+    atomic_write_bytes(path, data)
+    atomic_write_bytes(_checksum_path(path), hashlib.sha256(data).hexdigest().encode())
+
+
+def _quarantine(path: Path, reason: str) -> None:
+    """Report a corrupt cache file and move it (and its companion) aside, keeping the bytes."""
+    warnings.warn(f"cache file {path} is corrupt ({reason}); moved to {path.name}.corrupt "
+                  f"and recomputing", CorruptCacheWarning, stacklevel=3)
+    for p in (path, _checksum_path(path)):
+        if p.exists():
+            os.replace(p, p.with_name(p.name + ".corrupt"))
+
+
+def read_checked(path: Path) -> bytes | None:
+    """The bytes of ``path`` if it exists and matches its checksum; ``None`` if absent.
+
+    A file without a valid companion is quarantined (see module docstring) and ``None`` returned.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    sums = _checksum_path(path)
+    if not sums.exists():
+        _quarantine(path, "no checksum: the write was interrupted")
+        return None
+    if hashlib.sha256(data).hexdigest() != sums.read_text().strip():
+        _quarantine(path, "checksum mismatch: truncated or modified")
+        return None
+    return data
+
+
+# ----------------------------------------------------------------------------- typed stores
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Save a dict of tensors and plain values (``torch.save``) atomically with a checksum."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    write_checked(path, buf.getvalue())
+
+
+def load_state(path: Path) -> dict[str, Any] | None:
+    """Load what :func:`save_state` wrote; ``None`` if absent or corrupt (then quarantined)."""
+    data = read_checked(path)
+    if data is None:
+        return None
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - unreadable despite checksum: treat as corrupt
+        _quarantine(Path(path), f"unreadable: {err}")
+        return None
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Save named numpy arrays plus JSON metadata as one ``.npz`` file."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, __meta__=np.array(json.dumps(meta, sort_keys=True)),
+                        **{k: np.asarray(v) for k, v in arrays.items()})
+    write_checked(path, buf.getvalue())
+
+
+def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """Load what :func:`save_arrays` wrote; ``None`` if absent or corrupt (then quarantined)."""
+    data = read_checked(path)
+    if data is None:
+        return None
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
+            meta = json.loads(str(npz["__meta__"]))
+        return arrays, meta
+    except Exception as err:  # noqa: BLE001
+        _quarantine(Path(path), f"unreadable: {err}")
+        return None
+
+
+def memoize_arrays(path: Path, compute: Callable[[], tuple[dict[str, np.ndarray], dict]]
+                   ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Load ``path`` or compute, save and return ``(arrays, meta)``."""
+    loaded = load_arrays(path)
+    if loaded is not None:
+        return loaded
+    arrays, meta = compute()
+    save_arrays(path, arrays, meta)
+    return {k: np.asarray(v) for k, v in arrays.items()}, json.loads(json.dumps(meta))

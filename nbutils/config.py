@@ -1,0 +1,233 @@
+"""The paper's experimental configurations: the single source of truth.
+
+Everything a chapter needs to name a trained network lives here: the five architectures of
+claim S1 (plus the 784-200-200-10 pruning net of the technical note, claim P1), the activation
+functions and regularizers of claim S2, the optimizer settings of claim S3, the number of seeds
+of claim S4 and the number of training epochs we chose (the paper only says "8 to 30 epochs,
+chosen per dataset and regularizer"), and the run *profiles* (``ci``, ``quick``, ``paper``).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
+
+ACTIVATIONS: tuple[str, ...] = ("relu", "sigmoid")
+REGULARIZERS: tuple[str, ...] = ("none", "l2", "dropout", "bn_dropout")
+REGULARIZER_LABELS: dict[str, str] = {
+    "none": "no regularization",
+    "l2": "L2",
+    "dropout": "Dropout",
+    "bn_dropout": "BatchNorm + Dropout",
+}
+PROFILES: tuple[str, ...] = ("ci", "quick", "paper")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A fully connected architecture ``input - hidden... - classes`` trained on ``dataset``."""
+
+    name: str
+    dataset: str
+    input_dim: int
+    hidden: tuple[int, ...]
+    n_classes: int
+    dropout: tuple[float, ...]  # Dropout probability per hidden layer (claim S2)
+    momentum: float             # RMSprop momentum (claim S3)
+    paper_seeds: int            # claim S4
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return (self.input_dim, *self.hidden, self.n_classes)
+
+    @property
+    def label(self) -> str:
+        return "-".join(str(w) for w in self.widths)
+
+
+# Claim S1 (architectures), S2 (Dropout probabilities), S3 (momentum), S4 (seeds).
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a
+    for a in (
+        Architecture("mnist", "mnist", 784, (100, 100), 10, (0.3, 0.4), 0.01, 50),
+        Architecture("fashionmnist", "fashionmnist", 784, (100, 100), 10, (0.3, 0.4), 0.01, 50),
+        Architecture("fashionmnist_small", "fashionmnist", 784, (20, 20), 10, (0.3, 0.4), 0.01, 50),
+        Architecture("cifar10", "cifar10", 3072, (250, 500, 250, 500), 10,
+                     (0.2, 0.4, 0.2, 0.4), 0.1, 35),
+        Architecture("cifar10_funnel", "cifar10", 3072, (1000, 750, 500, 250), 10,
+                     (0.2, 0.4, 0.2, 0.4), 0.1, 35),
+        # Technical note on pruning (claim P1): 784-200-200-10, sigmoid, Adam, L2.
+        Architecture("pruning", "mnist", 784, (200, 200), 10, (0.3, 0.4), 0.0, 50),
+    )
+}
+
+# Number of training epochs per (architecture, regularizer). The paper gives only the range
+# 8-30 (claim S3); chapter 1 shows the validation curves these choices rest on.
+EPOCHS: dict[tuple[str, str], int] = {
+    **{(a, r): e for a in ("mnist", "fashionmnist", "fashionmnist_small", "pruning")
+       for r, e in (("none", 10), ("l2", 12), ("dropout", 20), ("bn_dropout", 15))},
+    **{(a, r): e for a in ("cifar10", "cifar10_funnel")
+       for r, e in (("none", 8), ("l2", 10), ("dropout", 20), ("bn_dropout", 12))},
+}
+
+LEARNING_RATE = 1e-3
+WEIGHT_DECAY = 1e-4
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines how one network of an ensemble is trained."""
+
+    arch: str
+    activation: str
+    regularizer: str
+    epochs: int
+    optimizer: str = "rmsprop"          # "rmsprop" (paper) or "adam" (pruning note)
+    lr: float = LEARNING_RATE
+    momentum: float = 0.01
+    weight_decay: float = 0.0
+    dropout: tuple[float, ...] = ()      # empty: no Dropout
+    batch_norm: bool = False
+    batch_size: int = BATCH_SIZE
+
+    @property
+    def architecture(self) -> Architecture:
+        return ARCHITECTURES[self.arch]
+
+    @property
+    def dataset(self) -> str:
+        return self.architecture.dataset
+
+    @property
+    def name(self) -> str:
+        """A short human-readable name, e.g. ``mnist-relu-dropout``."""
+        return f"{self.arch}-{self.activation}-{self.regularizer}"
+
+    @property
+    def label(self) -> str:
+        return (f"{self.architecture.label}, {self.activation}, "
+                f"{REGULARIZER_LABELS[self.regularizer]}")
+
+    def digest(self) -> str:
+        """A stable hash of every field (part of the cache key)."""
+        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
+
+
+def _check_choice(value: object, allowed: tuple[str, ...] | list[str], parameter: str) -> str:
+    if not isinstance(value, str) or value.lower() not in allowed:
+        raise ValueError(f"{parameter}={value!r} is not allowed; choose one of {list(allowed)}")
+    return value.lower()
+
+
+def make_config(arch: str, activation: str, regularizer: str, *,
+                epochs: int | None = None) -> TrainConfig:
+    """The paper's training configuration for one architecture, activation and regularizer.
+
+    ``epochs`` overrides the registry (a profile may shorten training, e.g. ``ci``).
+    """
+    arch = _check_choice(arch, tuple(ARCHITECTURES), "arch")
+    activation = _check_choice(activation, ACTIVATIONS, "activation")
+    regularizer = _check_choice(regularizer, REGULARIZERS, "regularizer")
+    a = ARCHITECTURES[arch]
+    if epochs is None:
+        epochs = EPOCHS[(arch, regularizer)]
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
+        raise ValueError(f"epochs={epochs!r} must be a positive integer")
+    cfg = TrainConfig(
+        arch=arch, activation=activation, regularizer=regularizer, epochs=epochs,
+        momentum=a.momentum,
+        weight_decay=WEIGHT_DECAY if regularizer == "l2" else 0.0,
+        dropout=a.dropout if regularizer in ("dropout", "bn_dropout") else (),
+        batch_norm=regularizer == "bn_dropout",
+    )
+    if arch == "pruning":  # technical note: Adam, lr 1e-3, batch 32, cross-entropy + L2
+        cfg = replace(cfg, optimizer="adam", momentum=0.0)
+    return cfg
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of the paper a run reproduces.
+
+    ``seeds`` maps an architecture to the number of seeds; the ``limit_*`` fields cut the data
+    splits (``None``: full data); ``epochs`` overrides the registry (``None``: paper epochs).
+    """
+
+    name: str
+    seeds: dict[str, int]
+    epochs: int | None = None
+    limit_train: int | None = None
+    limit_val: int | None = None
+    limit_test: int | None = None
+    random_draws: int = 5  # random orderings per seed for the random-ablation baseline
+    description: str = ""
+    configs: tuple[tuple[str, str, str], ...] = field(default=())
+
+    def n_seeds(self, arch: str) -> int:
+        return self.seeds[arch]
+
+    @property
+    def data_limits(self) -> dict[str, int | None]:
+        return {"limit_train": self.limit_train, "limit_val": self.limit_val,
+                "limit_test": self.limit_test}
+
+
+def _seeds(mnist: int, cifar: int) -> dict[str, int]:
+    return {name: (cifar if a.dataset == "cifar10" else mnist) for name, a in ARCHITECTURES.items()}
+
+
+PROFILE_REGISTRY: dict[str, Profile] = {
+    "ci": Profile("ci", _seeds(3, 2), epochs=1, limit_train=2048, limit_val=1000,
+                  limit_test=1000, random_draws=2,
+                  description="a smoke test: 3 seeds (2 for CIFAR-10), 2048 training images, "
+                              "1000 validation and 1000 test images, one epoch"),
+    "quick": Profile("quick", _seeds(8, 2), random_draws=5,
+                     description="full data, the paper's epochs, 8 seeds (2 for CIFAR-10)"),
+    "paper": Profile("paper", {n: a.paper_seeds for n, a in ARCHITECTURES.items()},
+                     random_draws=5,
+                     description="the paper's scale: 50 seeds (35 for CIFAR-10), full data"),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name`` (one of ``ci``, ``quick``, ``paper``)."""
+    return PROFILE_REGISTRY[_check_choice(name, PROFILES, "profile")]
+
+
+def profile_config(profile: Profile | str, arch: str, activation: str,
+                   regularizer: str) -> TrainConfig:
+    """The training configuration of one network under a profile (profile epochs override)."""
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    return make_config(arch, activation, regularizer, epochs=prof.epochs)
+
+
+# The configurations each chapter of the book uses: (architecture, activation, regularizer).
+CHAPTER_CONFIGS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "fig1": tuple(("mnist", act, reg) for act in ACTIVATIONS for reg in ("l2", "dropout"))
+    + (("fashionmnist", "relu", "l2"), ("fashionmnist", "relu", "dropout")),
+    "fig2": (("mnist", "relu", "l2"), ("mnist", "relu", "dropout"),
+             ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout")),
+    "fig3": (("mnist", "relu", "dropout"), ("mnist", "relu", "bn_dropout"),
+             ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout")),
+    "fig4": (("fashionmnist", "relu", "l2"), ("fashionmnist_small", "relu", "l2"),
+             ("fashionmnist_small", "relu", "dropout")),
+    "fig5": (("cifar10", "relu", "l2"), ("cifar10_funnel", "relu", "l2"),
+             ("cifar10_funnel", "relu", "dropout")),
+    "pruning": (("pruning", "sigmoid", "l2"),),
+}
+
+
+def all_chapter_configs() -> list[tuple[str, str, str]]:
+    """Every (architecture, activation, regularizer) any chapter needs, without repeats."""
+    seen: dict[tuple[str, str, str], None] = {}
+    for configs in CHAPTER_CONFIGS.values():
+        for c in configs:
+            seen.setdefault(c, None)
+    return list(seen)
+
+
+def seed_list(n_seeds: int) -> list[int]:
+    """Seeds 1..n (member i of an ensemble is the network trained with seed i+1)."""
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds <= 0:
+        raise ValueError(f"seeds={n_seeds!r} must be a positive integer (number of seeds)")
+    return list(range(1, n_seeds + 1))

@@ -1,0 +1,303 @@
+"""MNIST, FashionMNIST and CIFAR-10 as flat float tensors with the paper's fixed 80/20 split.
+
+Where the data comes from:
+
+- ``NBUTILS_DATA`` set (non-empty): it names a local torchvision-layout folder
+  (``MNIST/raw/*``, ``FashionMNIST/raw/*``, ``cifar-10-batches-py/*``, e.g. built by
+  ``shared/data/prepare.sh DEST``). Nothing is downloaded, and every file a dataset needs is
+  checked against the trusted sha256 list ``nbutils/checksums/SHA256SUMS`` before it is read.
+  CIFAR-10 files may instead match torchvision's own md5s (the original batches).
+- ``NBUTILS_DATA`` unset: torchvision downloads into ``$XDG_CACHE_HOME/nbutils/data``
+  (default ``~/.cache/nbutils/data``) with its own md5 checks.
+
+Dataset names are matched ignoring case and the characters ``-``, ``_`` and spaces, so
+``"MNIST"``, ``"Fashion-MNIST"`` and ``"CIFAR-10"`` mean ``"mnist"``, ``"fashionmnist"`` and
+``"cifar10"``.
+
+The designated training set is split once, by a permutation drawn from ``SPLIT_SEED`` alone,
+into 80 % training and 20 % validation (the set D on which the information measures are
+computed); the test set gives accuracies. Pixels are float32 in [0, 1], flattened (CIFAR-10 in
+torchvision's CHW order); labels are int64.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+import os
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torchvision import datasets
+from torchvision.datasets.mnist import read_image_file, read_label_file
+
+DATASETS: tuple[str, ...] = ("mnist", "fashionmnist", "cifar10")
+SPLIT_SEED: int = 8020  # never change: it fixes the train/validation split and every fingerprint
+ENV_VAR = "NBUTILS_DATA"
+CHECKSUM_FILE = Path(__file__).parent / "checksums" / "SHA256SUMS"
+
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "mnist": tuple(str(digit) for digit in range(10)),
+    "fashionmnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer",
+                "dog", "frog", "horse", "ship", "truck"),
+}
+
+_FOLDER = {"mnist": "MNIST/raw", "fashionmnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
+_DISPLAY = {"mnist": "MNIST", "fashionmnist": "FashionMNIST", "cifar10": "CIFAR-10"}
+_TORCHVISION_MNIST = {"mnist": datasets.MNIST, "fashionmnist": datasets.FashionMNIST}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The files of a dataset are missing from the local folder, or could not be downloaded."""
+
+
+class DataCorruptError(ValueError):
+    """A data file does not match its trusted checksum (truncated, modified or wrong file)."""
+
+
+def normalize_dataset_name(name: str) -> str:
+    """Canonical dataset name: lower case without ``-``, ``_`` or spaces; ValueError if unknown."""
+    key = "".join(ch for ch in str(name).lower() if ch not in "-_ ")
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; allowed names: {', '.join(DATASETS)} "
+                         "(case and the characters '-', '_', ' ' are ignored)")
+    return key
+
+
+def _cache_root() -> Path:
+    """Download folder used when NBUTILS_DATA is unset."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "nbutils" / "data"
+
+
+def data_root() -> tuple[Path, bool]:
+    """(root, offline): the NBUTILS_DATA folder and True, else the download cache and False."""
+    local = os.environ.get(ENV_VAR, "").strip()
+    if local:
+        return Path(local).expanduser().absolute(), True
+    return _cache_root(), False
+
+
+@lru_cache(maxsize=1)
+def _trusted_sha256() -> dict[str, str]:
+    """The trusted list shipped with the package: relative path -> sha256."""
+    sums = {}
+    for line in CHECKSUM_FILE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            digest, rel = line.split(maxsplit=1)
+            sums[rel.lstrip("*")] = digest.lower()
+    return sums
+
+
+def _torchvision_md5(rel: str) -> str | None:
+    """torchvision's md5 of an original CIFAR-10 file, None for other files."""
+    cifar = datasets.CIFAR10
+    md5s = dict(cifar.train_list + cifar.test_list)
+    md5s[cifar.meta["filename"]] = cifar.meta["md5"]
+    folder, _, filename = rel.rpartition("/")
+    return md5s.get(filename) if folder == cifar.base_folder else None
+
+
+def expected_files(name: str) -> list[str]:
+    """Files (relative to the data root) that a dataset needs, as in the trusted list."""
+    prefix = _FOLDER[normalize_dataset_name(name)] + "/"
+    return [rel for rel in _trusted_sha256() if rel.startswith(prefix)]
+
+
+@lru_cache(maxsize=64)
+def _digest_of(path: str, algo: str, size: int, mtime_ns: int, inode: int) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, algo).hexdigest()
+
+
+def _digest(path: Path, algo: str) -> str:
+    """Hex digest of a file, memoized while its size, mtime and inode stay the same."""
+    st = path.stat()
+    return _digest_of(str(path), algo, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _is_trusted(root: Path, rel: str) -> bool:
+    """The file exists and matches the trusted sha256 (or, for CIFAR-10, torchvision's md5)."""
+    path = root / rel
+    if not path.is_file():
+        return False
+    if _digest(path, "sha256") == _trusted_sha256()[rel]:
+        return True
+    md5 = _torchvision_md5(rel)
+    return md5 is not None and _digest(path, "md5") == md5
+
+
+def _not_found_message(root: Path, name: str, missing: list[str]) -> str:
+    files = expected_files(name)
+    lines = [f"{_DISPLAY[name]} data not found in {root} ({ENV_VAR}={root} is set, so nothing is "
+             f"downloaded). {len(missing)} of these {len(files)} expected files, relative to that "
+             "folder, are missing:"]
+    lines += [f"    {rel}{'    <- missing' if rel in missing else ''}" for rel in files]
+    lines += ["Provide them with", f"    /path/to/shared/data/prepare.sh {root}",
+              f"(or point {ENV_VAR} at a folder that has them), or unset {ENV_VAR} to download "
+              f"them with internet access into {_cache_root()}."]
+    return "\n".join(lines)
+
+
+def _verify_local(root: Path, name: str) -> None:
+    """Raise DataNotFoundError or DataCorruptError unless every file of the dataset is trusted."""
+    missing = [rel for rel in expected_files(name) if not (root / rel).is_file()]
+    if missing:
+        raise DataNotFoundError(_not_found_message(root, name, missing))
+    for rel in expected_files(name):
+        if not _is_trusted(root, rel):
+            path = root / rel
+            also = " (nor torchvision's md5 of the original)" if _torchvision_md5(rel) else ""
+            raise DataCorruptError(
+                f"{path} ({rel}) is corrupt or truncated: size {path.stat().st_size} bytes, "
+                f"sha256 {_digest(path, 'sha256')}, expected {_trusted_sha256()[rel]}{also} "
+                f"from {CHECKSUM_FILE.name}. Rebuild it with /path/to/shared/data/prepare.sh.")
+
+
+class _TrustedCIFAR10(datasets.CIFAR10):
+    """torchvision's CIFAR10 whose integrity check also accepts files of the trusted sha256 list.
+
+    Each batch must match either torchvision's md5 (the original) or nbutils' sha256 (the
+    shared copy, whose pickles differ only in their ``filenames`` field).
+    """
+
+    def _check_integrity(self) -> bool:
+        root = Path(self.root)
+        return all(_is_trusted(root, rel) for rel in expected_files("cifar10"))
+
+
+def _read_split(name: str, root: Path, train: bool, offline: bool) -> tuple[Tensor, Tensor]:
+    """uint8 images [N, D] and int64 labels of the training or test set."""
+    if name == "cifar10":
+        ds = _TrustedCIFAR10(str(root), train=train, download=not offline)
+        chw = ds.data.transpose(0, 3, 1, 2)  # torchvision made HWC; back to the stored CHW
+        return torch.from_numpy(chw.reshape(len(chw), -1)), torch.tensor(ds.targets)
+    if offline:  # read exactly the verified files (torchvision may prefer a legacy processed/)
+        prefix = _FOLDER[name] + ("/train" if train else "/t10k")
+        images = read_image_file(str(root / f"{prefix}-images-idx3-ubyte"))
+        labels = read_label_file(str(root / f"{prefix}-labels-idx1-ubyte"))
+    else:
+        ds = _TORCHVISION_MNIST[name](str(root), train=train, download=True)
+        images, labels = ds.data, ds.targets
+    return images.reshape(len(images), -1).contiguous(), labels.long()
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """A dataset as stored: designated training set and test set, uint8 pixels."""
+
+    x_train: Tensor
+    y_train: Tensor
+    x_test: Tensor
+    y_test: Tensor
+    digest: str  # sha256 over names, dtypes, shapes and bytes of the four arrays
+
+
+@lru_cache(maxsize=4)
+def _load_raw(name: str, root: str, offline: bool) -> _Raw:
+    """Read a dataset once per process (memo; clear with ``clear_memo()``)."""
+    arrays = (*_read_split(name, Path(root), True, offline), *_read_split(name, Path(root), False, offline))
+    digest = hashlib.sha256(name.encode())
+    for array in arrays:
+        digest.update(f"|{array.dtype}{tuple(array.shape)}|".encode())
+        digest.update(memoryview(array.contiguous().numpy()).cast("B"))
+    return _Raw(*arrays, digest=digest.hexdigest())
+
+
+def clear_memo() -> None:
+    """Forget the in-process memo of loaded datasets and file digests."""
+    _load_raw.cache_clear()
+    _digest_of.cache_clear()
+
+
+def split_indices(n: int) -> tuple[Tensor, Tensor]:
+    """The fixed split of range(n): (train, validation) indices, n - n // 5 and n // 5 of them."""
+    perm = torch.randperm(n, generator=torch.Generator(device="cpu").manual_seed(SPLIT_SEED))
+    n_val = n // 5
+    return perm[: n - n_val], perm[n - n_val:]
+
+
+@dataclass(frozen=True, eq=False)
+class DataSplits:
+    """Training, validation (the set D) and test tensors of one dataset on one device."""
+
+    name: str
+    n_classes: int
+    input_dim: int
+    x_train: Tensor = field(repr=False)
+    y_train: Tensor = field(repr=False)
+    x_val: Tensor = field(repr=False)
+    y_val: Tensor = field(repr=False)
+    x_test: Tensor = field(repr=False)
+    y_test: Tensor = field(repr=False)
+    fingerprint: str  # sha256 identifying the exact arrays (same on every device)
+
+    def to(self, device: str | torch.device) -> DataSplits:
+        """The same splits with every tensor moved to ``device``."""
+        moved = {f.name: getattr(self, f.name).to(device)
+                 for f in fields(self) if isinstance(getattr(self, f.name), Tensor)}
+        return replace(self, **moved)
+
+    def __repr__(self) -> str:
+        return (f"DataSplits({self.name}: train {len(self.y_train)}, val {len(self.y_val)}, "
+                f"test {len(self.y_test)}, dim {self.input_dim}, {self.n_classes} classes, "
+                f"{self.x_train.device}, fingerprint {self.fingerprint[:12]})")
+
+
+def _check_limit(param: str, value: object) -> int | None:
+    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0):
+        return None if value is None else int(value)
+    raise ValueError(f"{param} must be a positive int or None, got {value!r}")
+
+
+def _fingerprint(raw: _Raw, train_idx: Tensor, val_idx: Tensor, n_test: int) -> str:
+    digest = hashlib.sha256(f"nbutils.data v1, float32 = uint8 / 255 | {raw.digest}".encode())
+    for idx in (train_idx, val_idx):
+        digest.update(f"|{len(idx)}|".encode())
+        digest.update(idx.numpy().tobytes())
+    digest.update(f"|test[:{n_test}]".encode())
+    return digest.hexdigest()
+
+
+def _as_float(x: Tensor, device: torch.device) -> Tensor:
+    """uint8 -> float32 in [0, 1] (on the CPU, so values are identical everywhere) -> device."""
+    return x.to(torch.float32).div_(255.0).to(device)
+
+
+def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: int | None = None,
+                 limit_val: int | None = None, limit_test: int | None = None) -> DataSplits:
+    """Load a dataset with the paper's split; ``limit_*`` keep the first n of each split."""
+    name = normalize_dataset_name(name)
+    limit_train = _check_limit("limit_train", limit_train)
+    limit_val = _check_limit("limit_val", limit_val)
+    limit_test = _check_limit("limit_test", limit_test)
+    device = torch.device(device)
+    root, offline = data_root()
+    if offline:
+        _verify_local(root, name)
+    try:
+        raw = _load_raw(name, str(root), offline)
+    except (RuntimeError, OSError) as err:
+        if offline:
+            raise
+        raise DataNotFoundError(
+            f"could not get {_DISPLAY[name]} into {root} ({err}). Without internet, build a local "
+            f"copy with /path/to/shared/data/prepare.sh DEST and set {ENV_VAR}=DEST.") from err
+    train_idx, val_idx = split_indices(len(raw.y_train))
+    train_idx, val_idx = train_idx[:limit_train], val_idx[:limit_val]
+    n_test = len(raw.y_test[:limit_test])
+    return DataSplits(
+        name=name, n_classes=len(CLASS_NAMES[name]), input_dim=raw.x_train.shape[1],
+        x_train=_as_float(raw.x_train[train_idx], device), y_train=raw.y_train[train_idx].to(device),
+        x_val=_as_float(raw.x_train[val_idx], device),
+        y_val=raw.y_train[val_idx].to(device),
+        x_test=_as_float(raw.x_test[:n_test], device), y_test=raw.y_test[:n_test].to(device),
+        fingerprint=_fingerprint(raw, train_idx, val_idx, n_test),
+    )

@@ -1,0 +1,150 @@
+"""Member i of a trained ensemble equals the ordinary torch.nn MLP trained with seed i."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nbutils.config import make_config
+from nbutils.ensemble import EnsembleMLP, build_reference_mlp
+from nbutils.train import DropoutMaskStream, derive_seed, epoch_order, train_ensemble
+
+STEPS = 300
+SEEDS = [1, 7]
+
+
+def _data(n=640, d=784, classes=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, classes, (n,), generator=g)
+    centers = torch.rand(classes, d, generator=g)
+    x = (centers[y] + 0.5 * torch.rand(n, d, generator=g)).clamp(0, 1)
+    return x, y
+
+
+def _train_reference(config, seed, x, y, steps, dtype=torch.float64):
+    """Plain single-network training: torch.nn modules, stock torch.optim, same streams."""
+    arch = config.architecture
+    mlp = build_reference_mlp(arch.widths, config.activation, seed, dropout=config.dropout,
+                              batch_norm=config.batch_norm).to(dtype).train()
+    x = x.to(dtype)
+    if config.optimizer == "rmsprop":
+        opt = torch.optim.RMSprop(mlp.parameters(), lr=config.lr, momentum=config.momentum,
+                                  weight_decay=config.weight_decay)
+    else:
+        opt = torch.optim.Adam(mlp.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    order_gen = torch.Generator().manual_seed(derive_seed(seed, "order"))
+    masks = DropoutMaskStream(seed, config.batch_size, arch.hidden, config.dropout)
+    n, B, done = x.shape[0], config.batch_size, 0
+    while done < steps:
+        order = epoch_order(order_gen, n)
+        for s in range(-(-n // B)):
+            if done == steps:
+                break
+            idx = order[s * B:(s + 1) * B]
+            h, layer_masks, l = x[idx], (next(masks) if config.dropout else None), 0
+            for module in mlp:
+                if isinstance(module, nn.Dropout):  # same mask the ensemble member draws
+                    h = h * layer_masks[l][: idx.shape[0]]
+                    l += 1
+                else:
+                    h = module(h)
+            loss = F.cross_entropy(h, y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            done += 1
+    return mlp.eval()
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.parametrize("regularizer", ["none", "l2", "dropout", "bn_dropout"])
+@pytest.mark.parametrize("fused", [False, True])
+def test_member_equals_reference(activation, regularizer, fused):
+    config = make_config("fashionmnist_small", activation, regularizer, epochs=20)
+    x, y = _data()
+    model, _ = train_ensemble(config, SEEDS, x, y, device="cpu", fused=fused, max_steps=STEPS,
+                              dtype=torch.float64)
+    for i, seed in enumerate(SEEDS):
+        ref = _train_reference(config, seed, x, y, STEPS)
+        mine = model.member(i)
+        for (name, a), (_, b) in zip(ref.state_dict().items(), mine.state_dict().items()):
+            if a.dtype.is_floating_point:
+                torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-10, msg=f"{name} seed {seed}")
+        with torch.no_grad():
+            xd = x[:64].double()
+            torch.testing.assert_close(mine(xd), ref(xd), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("regularizer", ["l2", "bn_dropout"])
+def test_member_matches_reference_in_float32(regularizer):
+    """In float32 the two differ only by rounding (bmm vs mm kernels): same predictions."""
+    config = make_config("mnist", "relu", regularizer, epochs=20)
+    x, y = _data()
+    model, _ = train_ensemble(config, SEEDS[:1], x, y, device="cpu", max_steps=STEPS)
+    ref = _train_reference(config, SEEDS[0], x, y, STEPS, dtype=torch.float32)
+    with torch.no_grad():
+        a, b = model.member(0)(x), ref(x)
+    torch.testing.assert_close(a, b, rtol=1e-2, atol=1e-2)
+    assert (a.argmax(1) == b.argmax(1)).float().mean() > 0.99
+
+
+def test_adam_pruning_net_member_equals_reference():
+    config = make_config("pruning", "sigmoid", "l2", epochs=20)
+    x, y = _data()
+    model, _ = train_ensemble(config, SEEDS[:2], x, y, device="cpu", max_steps=100,
+                              dtype=torch.float64)
+    ref = _train_reference(config, SEEDS[1], x, y, 100)
+    for a, b in zip(ref.state_dict().values(), model.member(1).state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-10)
+
+
+def test_member_does_not_depend_on_the_rest_of_the_ensemble():
+    config = make_config("mnist", "relu", "dropout", epochs=2)
+    x, y = _data(n=200)
+    big, _ = train_ensemble(config, [3, 4, 5], x, y, device="cpu", fused=False)
+    alone, _ = train_ensemble(config, [4], x, y, device="cpu", fused=False)
+    for a, b in zip(big.member(1).state_dict().values(), alone.member(0).state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+def test_members_differ_and_training_is_deterministic():
+    config = make_config("mnist", "relu", "dropout", epochs=1)
+    x, y = _data(n=320)
+    m1, h1 = train_ensemble(config, [1, 2], x, y, device="cpu")
+    m2, h2 = train_ensemble(config, [1, 2], x, y, device="cpu")
+    assert torch.equal(m1.weights[0], m2.weights[0])
+    assert h1.train_loss == h2.train_loss
+    assert not torch.allclose(m1.weights[0][0], m1.weights[0][1])
+
+
+def test_ensemble_learns():
+    config = make_config("mnist", "relu", "l2", epochs=3)
+    x, y = _data(n=1000)
+    model, hist = train_ensemble(config, [1, 2], x, y, x, y, device="cpu")
+    assert min(hist.val_acc[-1]) > 0.9
+    assert hist.train_loss[-1][0] < hist.train_loss[0][0]
+
+
+def test_from_members_roundtrip():
+    cfg = make_config("fashionmnist_small", "sigmoid", "bn_dropout")
+    ens = EnsembleMLP.from_config(cfg, [5, 6])
+    ref = build_reference_mlp(cfg.architecture.widths, "sigmoid", 6, dropout=cfg.dropout,
+                              batch_norm=True).eval()
+    x = torch.rand(10, 784)
+    torch.testing.assert_close(ens.member(1)(x), ref(x))
+    torch.testing.assert_close(ens.eval()(x)[1], ref(x))
+
+
+@pytest.mark.parametrize("bad", [{"seeds": []}, {"seeds": [0]}, {"seeds": [-3]},
+                                 {"seeds": [1.5]}, {"device": "tpu"}, {"device": "cuda:7"}])
+def test_bad_training_input(bad):
+    config = make_config("mnist", "relu", "none", epochs=1)
+    x, y = _data(n=64)
+    kwargs = {"seeds": [1], "device": "cpu", **bad}
+    with pytest.raises(ValueError, match="seed|device"):
+        train_ensemble(config, kwargs.pop("seeds"), x, y, **kwargs)
+
+
+def test_width_mismatch_is_reported():
+    config = make_config("mnist", "relu", "none", epochs=1)
+    with pytest.raises(ValueError, match="x_train has shape"):
+        train_ensemble(config, [1], torch.rand(64, 3072), torch.zeros(64, dtype=torch.long))

@@ -1,0 +1,141 @@
+"""Tests of nbutils.stats: the paper's p-values from synthetic data, formatting, errors."""
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbutils import stats as st
+
+
+@pytest.fixture(autouse=True)
+def no_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def curves(seed=0, seeds=50, k_max=100):
+    gen = np.random.default_rng(seed)
+    return np.clip(gen.uniform(0.3, 0.6, (seeds, k_max + 1)), 0, 1)
+
+
+def test_wilcoxon_reproduces_paper_p_for_50_same_sign_differences():
+    random = curves()
+    ordered = random.copy()
+    ordered[:, 80] += np.arange(1, 51) / 1000  # 50 distinct positive gaps, 0.1 .. 5.0 points
+    gap = st.mean_gap(ordered, random, 80)
+    assert gap.mg == pytest.approx(2.55)
+    assert gap.p == pytest.approx(7.5569e-10, rel=1e-4)
+    sd = math.sqrt(50 * 51 * 101 / 24)
+    assert gap.p == pytest.approx(math.erfc(637.5 / sd / math.sqrt(2)), rel=1e-9)
+    assert (gap.k, gap.n) == (80, 50) and "Wilcoxon" in gap.test
+    assert st.format_gap(gap).endswith(", p = 7.55e-10")
+    assert st.mean_gap(random, ordered, 80).p == gap.p  # two-sided
+    assert st.mean_gap(ordered, random, 80, method="exact").p == pytest.approx(2 / 2**50, rel=1e-9)
+
+
+def test_ks_reproduces_paper_p_for_50_vs_50_separated_samples():
+    layer2 = curves(1)
+    layer1 = layer2.copy()
+    layer1[:, 80] = np.linspace(0.2, 0.28, 50)  # every layer-1 value below every layer-2 value
+    gap = st.ks_gap(layer1, layer2, 80)
+    assert gap.p == pytest.approx(2 / math.comb(100, 50), rel=1e-9)
+    assert gap.mg == pytest.approx(100 * (layer1[:, 80].mean() - layer2[:, 80].mean()))
+    assert gap.mg < 0 and "Kolmogorov" in gap.test
+    assert st.format_gap(gap).endswith("p = 1.98e-29")
+
+
+def test_identical_curves_give_p_one_and_zero_gap():
+    c = curves()
+    gap = st.mean_gap(c, c.copy(), 10)
+    assert (gap.mg, gap.p) == (0.0, 1.0)
+    assert st.format_gap(gap) == "MG@10 = 0.0, p = 1.00"
+
+
+def test_float_noise_is_not_a_difference():
+    random = np.full((5, 3), 0.3)
+    ordered = np.full((5, 3), 0.1 + 0.2)  # 0.30000000000000004
+    assert st.mean_gap(ordered, random, 2).p == 1.0
+
+
+def test_single_seed_gives_nan_with_note():
+    c = curves(seeds=1)
+    for gap in (st.mean_gap(c, c * 0.5, 3), st.ks_gap(c, c * 0.5, 3)):
+        assert math.isnan(gap.p) and gap.n == 1 and "fewer than 2" in gap.note
+        assert st.format_gap(gap).endswith("p = nan")
+
+
+def test_explicit_grid():
+    c = curves(seeds=6, k_max=8)
+    o = c.copy()
+    o[:, 8] += 0.01
+    grid = np.arange(0, 90, 10)
+    gap = st.mean_gap(o, c, 80, grid=grid)
+    assert gap.k == 80 and gap.mg == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"\bk\b"):
+        st.mean_gap(o, c, 85, grid=grid)
+    with pytest.raises(ValueError, match=r"\bgrid\b"):
+        st.mean_gap(o, c, 80, grid=grid[:-1])
+
+
+@pytest.mark.parametrize("mg,p,text", [
+    (21.94, 7.556929455863566e-10, "MG@80 = 21.9, p = 7.55e-10"),
+    (-47.4, 7.55e-10, "MG@80 = -47.4, p = 7.55e-10"),  # exact 7.55e-10 is not cut to 7.54
+    (-0.19, 0.93, "MG@80 = -0.2, p = 0.93"),  # paper: "-0.19"; we always print 1 decimal
+    (10.0, 1.6e-5, "MG@80 = 10.0, p = 1.60e-5"),
+    (0.3, 0.7849, "MG@80 = 0.3, p = 0.78"),
+    (-28.9, 1.9823306042836678e-29, "MG@80 = -28.9, p = 1.98e-29"),
+    (1.0, 0.004, "MG@80 = 1.0, p = 4.00e-3"),
+    (1.0, 0.0123, "MG@80 = 1.0, p = 0.01"),
+])
+def test_format_gap(mg, p, text):
+    assert st.format_gap(st.Gap(80, mg, p, 50, "test")) == text
+
+
+def test_format_gap_other_k():
+    assert st.format_gap(st.Gap(101, -51.23, 7.5569e-10, 50, "t")) == "MG@101 = -51.2, p = 7.55e-10"
+
+
+def test_mean_std_uses_population_std():
+    c = curves(seeds=7, k_max=4)
+    mean, std = st.mean_std(c)
+    np.testing.assert_allclose(mean, c.mean(0))
+    np.testing.assert_allclose(std, c.std(0, ddof=0))
+    assert np.all(st.mean_std(c[:1])[1] == 0)
+
+
+def test_gap_table():
+    random = curves(2, seeds=10, k_max=5)
+    table = st.gap_table({"random": random, "mi low": random + 0.02, "mi high": random - 0.1},
+                         "random", 5)
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == ["ordering", "MG@5", "p", "text"]
+    assert table["ordering"].tolist() == ["mi low", "mi high"]
+    assert table["MG@5"].tolist() == pytest.approx([2.0, -10.0])
+    assert table["text"].iloc[1] == st.format_gap(st.mean_gap(random - 0.1, random, 5))
+    with pytest.raises(ValueError, match="random_key"):
+        st.gap_table({"a": random}, "random", 5)
+
+
+BAD = [
+    ("k", lambda c: st.mean_gap(c, c, 11)),
+    ("k", lambda c: st.mean_gap(c, c, -1)),
+    ("k", lambda c: st.mean_gap(c, c, 2.5)),
+    ("k", lambda c: st.ks_gap(c, c, 11)),
+    ("random", lambda c: st.mean_gap(c, c[:, :5], 2)),
+    ("random", lambda c: st.mean_gap(c, c[:3], 2)),
+    ("random_b", lambda c: st.ks_gap(c, c[:, :5], 2)),
+    ("ordered", lambda c: st.mean_gap(c[0], c[0], 2)),
+    ("ordered", lambda c: st.mean_gap(c * 100, c, 2)),
+    ("ordered", lambda c: st.mean_gap(np.full_like(c, np.nan), c, 2)),
+    ("method", lambda c: st.mean_gap(c, c, 2, method="asymptotic")),
+    ("curves", lambda c: st.mean_std(c[0])),
+]
+
+
+@pytest.mark.parametrize("name,call", BAD, ids=[f"{n}-{i}" for i, (n, _) in enumerate(BAD)])
+def test_bad_input_raises_value_error_naming_argument(name, call):
+    with pytest.raises(ValueError, match=rf"\b{name}\b"):
+        call(curves(seeds=4, k_max=10))
