@@ -64,7 +64,8 @@ def build_reference_mlp(widths: Sequence[int], activation: str, seed: int, *,
 class EnsembleMLP(nn.Module):
     """``M`` MLPs with stacked parameters.
 
-    Parameters: ``weights[l]`` ``(M, n_l, n_{l+1})``, ``biases[l]`` ``(M, 1, n_{l+1})``; with
+    Parameters: ``weight_t[l]`` ``(M, n_{l+1}, n_l)`` (read them as ``weights[l]``,
+    ``(M, n_l, n_{l+1})`` views), ``biases[l]`` ``(M, 1, n_{l+1})``; with
     batch norm, ``bn_weight[l]``/``bn_bias[l]`` ``(M, 1, n)`` and buffers ``running_mean_l``,
     ``running_var_l`` for each hidden layer ``l``.
     """
@@ -82,8 +83,10 @@ class EnsembleMLP(nn.Module):
         self.batch_norm = bool(batch_norm)
         n_layers = len(self.widths) - 1
         M = n_members
-        self.weights = nn.ParameterList(
-            [nn.Parameter(torch.empty(M, self.widths[l], self.widths[l + 1]))
+        # Stored like nn.Linear, (M, out, in): both the forward product and the weight
+        # gradient then run through the faster bmm layouts; ``weights`` gives (M, in, out) views.
+        self.weight_t = nn.ParameterList(
+            [nn.Parameter(torch.empty(M, self.widths[l + 1], self.widths[l]))
              for l in range(n_layers)])
         self.biases = nn.ParameterList(
             [nn.Parameter(torch.zeros(M, 1, self.widths[l + 1])) for l in range(n_layers)])
@@ -98,6 +101,11 @@ class EnsembleMLP(nn.Module):
         self._sigma = activation_fn(activation)
 
     # ----------------------------------------------------------------------------- structure
+    @property
+    def weights(self) -> list[Tensor]:
+        """Per layer the weights ``W_l`` as ``(M, n_l, n_{l+1})`` views (``t W_l`` in Eq. 1)."""
+        return [w.transpose(1, 2) for w in self.weight_t]
+
     @property
     def hidden_widths(self) -> tuple[int, ...]:
         return self.widths[1:-1]
@@ -124,7 +132,7 @@ class EnsembleMLP(nn.Module):
         ens = cls(widths, activation, len(mlps), dropout=dropout, batch_norm=batch_norm)
         with torch.no_grad():
             for l in range(len(widths) - 1):
-                ens.weights[l].copy_(torch.stack([lins[l].weight.T for lins in linears]))
+                ens.weight_t[l].copy_(torch.stack([lins[l].weight for lins in linears]))
                 ens.biases[l].copy_(torch.stack([lins[l].bias[None] for lins in linears]))
             if batch_norm:
                 bns = [[m for m in mlp if isinstance(m, nn.BatchNorm1d)] for mlp in mlps]
@@ -140,12 +148,12 @@ class EnsembleMLP(nn.Module):
         if not 0 <= i < self.n_members:
             raise IndexError(f"member index {i} out of range 0..{self.n_members - 1}")
         mlp = build_reference_mlp(self.widths, self.activation, 1, dropout=self.dropout,
-                                  batch_norm=self.batch_norm).to(self.weights[0].dtype)
+                                  batch_norm=self.batch_norm).to(self.weight_t[0].dtype)
         linears = [m for m in mlp if isinstance(m, nn.Linear)]
         bns = [m for m in mlp if isinstance(m, nn.BatchNorm1d)]
         with torch.no_grad():
             for l, lin in enumerate(linears):
-                lin.weight.copy_(self.weights[l][i].T.cpu())
+                lin.weight.copy_(self.weight_t[l][i].cpu())
                 lin.bias.copy_(self.biases[l][i, 0].cpu())
             for l, bn in enumerate(bns):
                 bn.weight.copy_(self.bn_weight[l][i, 0].cpu())
@@ -227,11 +235,15 @@ class EnsembleMLP(nn.Module):
         return correct / max(x.shape[0], 1)
 
 
-def ensemble_loss(logits: Tensor, y: Tensor) -> Tensor:
-    """Sum over members of each member's mean cross-entropy (so member gradients stay separate)."""
+def ensemble_loss(logits: Tensor, y: Tensor, reduction: str = "sum_of_means") -> Tensor:
+    """Sum over members of each member's mean cross-entropy (member gradients stay separate).
+
+    ``reduction="none"`` returns the per-sample losses ``(M, B)`` instead.
+    """
     M, B, C = logits.shape
     per_sample = F.cross_entropy(logits.reshape(M * B, C), y.reshape(M * B), reduction="none")
-    return per_sample.view(M, B).mean(dim=1).sum()
+    per_sample = per_sample.view(M, B)
+    return per_sample if reduction == "none" else per_sample.mean(dim=1).sum()
 
 
 def param_count(widths: Sequence[int]) -> int:

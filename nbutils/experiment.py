@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, ablation, cache
+from . import __version__, cache
 from .config import Profile, TrainConfig, get_profile, profile_config, seed_list
 from .data import DataSplits, load_dataset
 from .ensemble import EnsembleMLP
@@ -184,10 +184,12 @@ class Experiment:
                              f"{list(ABLATION_VALUES)}")
         if value == "zero":
             return "zero"
+        from . import ablation
         means = ablation.mean_outputs(self.model, self.data.x_train)
         return means if layer is None else means[layer]
 
     def _orders(self, values: dict[str, np.ndarray], n: int, stream: str) -> dict[str, torch.Tensor]:
+        from . import ablation
         orders = {}
         for m in MEASURES:
             v = torch.as_tensor(values[m])
@@ -209,6 +211,7 @@ class Experiment:
         self.ablation_values(value)
 
         def compute():
+            from . import ablation
             meas = self.measures()[layer]
             n = meas["mi"].shape[1]
             orders = self._orders(meas, n, f"layer{layer}")
@@ -240,6 +243,7 @@ class Experiment:
         self.ablation_values(value)
 
         def compute():
+            from . import ablation
             meas = self.measures()
             values = {m: np.concatenate([layer[m] for layer in meas], axis=1) for m in MEASURES}
             total = values["mi"].shape[1]

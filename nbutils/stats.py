@@ -107,18 +107,19 @@ def ks_gap(random_a: ArrayLike, random_b: ArrayLike, k: int,
 
 
 def format_gap(gap: Gap) -> str:
-    """The paper's notation, e.g. "MG@80 = 21.9, p = 7.55e-10".
+    """The paper's notation, e.g. "MG@80 = 21.9, p = 7.56e-10".
 
-    MG always with 1 decimal (so the paper's "-0.19" prints as "-0.2").  p < 0.01 in e-notation with
-    3 significant digits, mantissa truncated (the paper's 7.55e-10 is 7.5569e-10 cut, not rounded)
-    and no exponent padding (1.60e-5); p >= 0.01 rounded to 2 decimals ("p = 0.93").
+    MG with 1 decimal (the paper once prints two: "-0.19"). p < 0.01 in e-notation rounded to
+    3 significant digits without exponent padding (1.60e-5); p >= 0.01 with 2 decimals
+    ("p = 0.93"). The paper's "7.55e-10" is the same p (7.5569e-10, all 50 differences of one
+    sign) cut rather than rounded: we print 7.56e-10.
     """
     p = gap.p
     if math.isnan(p):
         p_text = "nan"
     elif p < 0.01:
-        mantissa, exponent = f"{p:.6e}".split("e")  # 7 digits first, so float noise cannot cut
-        p_text = f"{mantissa[:4]}e{int(exponent)}"
+        mantissa, exponent = f"{p:.2e}".split("e")
+        p_text = f"{mantissa}e{int(exponent)}"
     else:
         p_text = f"{p:.2f}"
     return f"MG@{gap.k} = {gap.mg:.1f}, p = {p_text}"

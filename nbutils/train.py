@@ -220,7 +220,7 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
     given). ``max_steps`` stops early (tests and benchmarks); ``dtype=torch.float64`` trains in
     double precision (the equivalence tests use it to compare with a tight tolerance).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     dev = resolve_device(device)
     seeds = list(seeds)
@@ -235,8 +235,6 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
     if fused is None:
         fused = fused_available()
     opt = make_optimizer(model, config, fused=fused and config.optimizer == "rmsprop")
-    for p in model.parameters():  # persistent gradient buffers, accumulated into in place
-        p.grad = torch.zeros_like(p)
     n, B, M = x_train.shape[0], config.batch_size, len(seeds)
     steps_per_epoch = -(-n // B)
     order_gens = [torch.Generator().manual_seed(derive_seed(s, "order")) for s in seeds]
@@ -256,16 +254,17 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
             if max_steps is not None and step >= max_steps:
                 break
             idx = order[:, s * B:(s + 1) * B]
-            xb, yb = x_train[idx], y_train[idx]
-            logits = model(xb, masks.next(idx.shape[1]) if masks else None)
-            loss = ensemble_loss(logits, yb)
-            for p in model.parameters():
-                p.grad.zero_()
-            loss.backward()
+            b = idx.shape[1]
+            flat = idx.reshape(-1)
+            xb = x_train.index_select(0, flat).view(M, b, -1)
+            yb = y_train.index_select(0, flat).view(M, b)
+            logits = model(xb, masks.next(b) if masks else None)
+            per_sample = ensemble_loss(logits, yb, reduction="none")
+            opt.zero_grad(set_to_none=True)  # autograd then stores fresh gradients: no copy
+            per_sample.mean(dim=1).sum().backward()
             opt.step()
             with torch.no_grad():
-                loss_sum += torch.nn.functional.cross_entropy(
-                    logits.transpose(1, 2), yb, reduction="none").sum(1)
+                loss_sum += per_sample.detach().sum(1)
                 correct += (logits.argmax(-1) == yb).sum(1)
             seen += idx.shape[1]
             step += 1
@@ -282,6 +281,5 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
             break
     bar.close()
     history.seconds = time.perf_counter() - start
-    for p in model.parameters():
-        p.grad = None
+    opt.zero_grad(set_to_none=True)
     return model.eval(), history

@@ -31,7 +31,7 @@ def test_wilcoxon_reproduces_paper_p_for_50_same_sign_differences():
     sd = math.sqrt(50 * 51 * 101 / 24)
     assert gap.p == pytest.approx(math.erfc(637.5 / sd / math.sqrt(2)), rel=1e-9)
     assert (gap.k, gap.n) == (80, 50) and "Wilcoxon" in gap.test
-    assert st.format_gap(gap).endswith(", p = 7.55e-10")
+    assert st.format_gap(gap).endswith(", p = 7.56e-10")  # the paper cuts: 7.55e-10
     assert st.mean_gap(random, ordered, 80).p == gap.p  # two-sided
     assert st.mean_gap(ordered, random, 80, method="exact").p == pytest.approx(2 / 2**50, rel=1e-9)
 
@@ -81,8 +81,8 @@ def test_explicit_grid():
 
 
 @pytest.mark.parametrize("mg,p,text", [
-    (21.94, 7.556929455863566e-10, "MG@80 = 21.9, p = 7.55e-10"),
-    (-47.4, 7.55e-10, "MG@80 = -47.4, p = 7.55e-10"),  # exact 7.55e-10 is not cut to 7.54
+    (21.94, 7.556929455863566e-10, "MG@80 = 21.9, p = 7.56e-10"),
+    (-47.4, 7.55e-10, "MG@80 = -47.4, p = 7.55e-10"),
     (-0.19, 0.93, "MG@80 = -0.2, p = 0.93"),  # paper: "-0.19"; we always print 1 decimal
     (10.0, 1.6e-5, "MG@80 = 10.0, p = 1.60e-5"),
     (0.3, 0.7849, "MG@80 = 0.3, p = 0.78"),
@@ -95,7 +95,7 @@ def test_format_gap(mg, p, text):
 
 
 def test_format_gap_other_k():
-    assert st.format_gap(st.Gap(101, -51.23, 7.5569e-10, 50, "t")) == "MG@101 = -51.2, p = 7.55e-10"
+    assert st.format_gap(st.Gap(101, -51.23, 7.5569e-10, 50, "t")) == "MG@101 = -51.2, p = 7.56e-10"
 
 
 def test_mean_std_uses_population_std():

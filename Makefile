@@ -1,0 +1,55 @@
+# Build, test and rerun the book. Every target that needs Python first creates .venv
+# (python3 -m venv + the pinned dependencies of pyproject.toml, the project installed editable);
+# the venv is re-installed only when pyproject.toml changes.
+#
+#   make test                      unit tests + every chapter executed (profile ci) and nbval-checked
+#   make book                      render the book into _build/html (-W: any warning fails)
+#   make chapters PROFILE=quick    re-execute the chapters in place (CHAPTERS="01_setup ..." for some)
+#   make benchmarks                run benchmarks/*.py
+#   make clean / make distclean    remove build outputs / also the venv
+
+PYTHON ?= python3
+VENV ?= .venv
+PROFILE ?= quick
+CHAPTERS ?=
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: venv test book chapters benchmarks clean distclean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e .
+	@# papermill and nbval start the kernel named "python3"; register the venv's own interpreter
+	@# under that name inside the venv (found before any user-wide "python3" kernel).
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nbutils)"
+	touch $@
+
+test: venv
+	$(BIN)/python -m pytest tests -q $(PYTEST_ARGS)
+
+book: venv
+	$(BIN)/jupyter-book build . -W -n --keep-going --all
+
+chapters: venv
+	$(BIN)/python -m nbutils.pipeline --profile $(PROFILE) $(if $(strip $(CHAPTERS)),--chapters $(CHAPTERS))
+
+benchmarks: venv
+	@set -e; found=0; \
+	for f in benchmarks/*.py; do \
+	  [ -e "$$f" ] || continue; found=1; \
+	  echo "== $$f"; $(BIN)/python "$$f"; \
+	done; \
+	[ $$found = 1 ] || echo "no benchmarks/*.py yet"
+
+clean:
+	rm -rf _build .pytest_cache *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,141 @@
+"""Benchmark: 50 MNIST 784-100-100-10 ReLU networks trained as one ensemble vs one by one.
+
+Both phases run the same number of RMSprop steps at batch 32 on the same data, in this one run,
+each in a fresh child process (so that its peak memory is its own):
+
+- ensemble: ``nbutils.train.train_ensemble`` (stacked weights, batched matmul, fused RMSprop);
+- loop: for each seed an ordinary ``torch.nn.Sequential`` with a ``DataLoader`` (batch 32,
+  shuffled) and ``torch.optim.RMSprop``, the way one would write it without the ensemble.
+
+It prints wall times, steps/s, peak memory, the ratio, and the model FLOP/s of the ensemble step
+next to the FLOP/s of a plain ``torch.bmm`` of the first layer's size on the same machine.
+Usage: ``python benchmarks/ensemble_training.py [--steps 300] [--nets 50] [--device auto]``.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from nbutils.config import make_config  # noqa: E402
+from nbutils.ensemble import build_reference_mlp, train_flops_per_sample  # noqa: E402
+from nbutils.train import resolve_device, train_ensemble  # noqa: E402
+
+
+def _data(device):
+    from nbutils.data import load_dataset
+    try:
+        d = load_dataset("mnist", device=device)
+        return d.x_train, d.y_train, "MNIST (full training split)"
+    except Exception as err:  # noqa: BLE001 - benchmark still meaningful on random data
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(48000, 784, generator=g).to(device)
+        y = torch.randint(0, 10, (48000,), generator=g).to(device)
+        return x, y, f"random data ({type(err).__name__}: MNIST not available)"
+
+
+def _peak_mb(device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def ensemble_phase(nets, steps, device_name, out):
+    device = resolve_device(device_name)
+    x, y, what = _data(device)
+    cfg = make_config("mnist", "relu", "none", epochs=100)
+    seeds = list(range(1, nets + 1))
+    train_ensemble(cfg, seeds, x, y, device=device, max_steps=10)  # warm-up: compile, caches
+    _sync(device)
+    t = time.perf_counter()
+    train_ensemble(cfg, seeds, x, y, device=device, max_steps=steps)
+    _sync(device)
+    out.put({"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(device), "data": what})
+
+
+def loop_phase(nets, steps, device_name, out):
+    device = resolve_device(device_name)
+    x, y, _ = _data(device)
+    cfg = make_config("mnist", "relu", "none", epochs=100)
+    ds = torch.utils.data.TensorDataset(x, y)
+    _sync(device)
+    t = time.perf_counter()
+    for seed in range(1, nets + 1):
+        mlp = build_reference_mlp(cfg.architecture.widths, "relu", seed).to(device).train()
+        opt = torch.optim.RMSprop(mlp.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed))
+        for i, (xb, yb) in enumerate(loader):
+            if i == steps:
+                break
+            loss = torch.nn.functional.cross_entropy(mlp(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    _sync(device)
+    out.put({"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(device)})
+
+
+def bmm_flops(nets, device) -> float:
+    """FLOP/s of a plain torch.bmm the size of the first layer's forward product."""
+    a = torch.rand(nets, 32, 784, device=device)
+    b = torch.rand(nets, 784, 100, device=device)
+    for _ in range(5):
+        torch.bmm(a, b)
+    _sync(device)
+    reps, t = 50, time.perf_counter()
+    for _ in range(reps):
+        torch.bmm(a, b)
+    _sync(device)
+    return 2 * nets * 32 * 784 * 100 * reps / (time.perf_counter() - t)
+
+
+def run_child(target, *args):
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    res = q.get()
+    p.join()
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--nets", type=int, default=50)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+    device = resolve_device(args.device)
+    print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    ens = run_child(ensemble_phase, args.nets, args.steps, args.device)
+    loop = run_child(loop_phase, args.nets, args.steps, args.device)
+    print(f"data: {ens['data']}; {args.nets} nets x {args.steps} steps at batch 32")
+    for name, r in (("ensemble", ens), ("per-network loop", loop)):
+        print(f"{name:>17}: {r['seconds']:8.2f} s  {args.steps / r['seconds']:8.1f} steps/s "
+              f"(of all {args.nets} nets)  peak memory {r['peak_mb']:8.0f} MB")
+    ratio = loop["seconds"] / ens["seconds"]
+    print(f"ratio (loop / ensemble): {ratio:.1f}x")
+    widths = make_config("mnist", "relu", "none").architecture.widths
+    step_flops = args.nets * 32 * train_flops_per_sample(widths)
+    ens_rate = step_flops * args.steps / ens["seconds"]
+    bmm_rate = bmm_flops(args.nets, device)
+    print(f"ensemble step: {ens_rate / 1e9:.1f} GFLOP/s (model FLOPs: 4 per weight and sample in "
+          f"layer 1, 6 elsewhere); plain bmm (nets,32,784)x(nets,784,100): "
+          f"{bmm_rate / 1e9:.1f} GFLOP/s; step/bmm = {100 * ens_rate / bmm_rate:.0f} %")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Execute the book's chapters with papermill, in the order of ``_toc.yml``.
+
+Command line (from the repository root, inside the project's venv)::
+
+    python -m nbutils.pipeline --profile quick
+    python -m nbutils.pipeline --profile ci --chapters 01_setup 03_fig1_violins --out /tmp/run
+    python -m nbutils.pipeline --profile quick --chapters 05_layerwise_mnist -p activation sigmoid
+
+Every chapter gets the parameters ``{"profile": PROFILE, **extras}`` (papermill injects them
+after the chapter's cell tagged ``parameters``), runs in the kernel named ``python3`` (in the
+project venv: that venv's own interpreter) with the notebook's folder as working directory, and
+is written to ``--out`` (default: ``book/``, i.e. in place). A chapter that fails leaves
+``<name>.failed.ipynb`` in the output folder (the notebook there is not overwritten) and stops
+the run. The pipeline does not check parameter values: each chapter validates its own.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+KERNEL_NAME = "python3"
+TOC_FILE = "_toc.yml"
+
+
+class ChapterError(ValueError):
+    """An unknown chapter name was asked for."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    name: str      # file stem, e.g. "01_setup"
+    path: Path     # the source notebook
+
+
+@dataclass(frozen=True)
+class ChapterRun:
+    name: str
+    output: Path
+    seconds: float
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The book's root: ``start`` (default: the working directory) or the first parent holding
+    ``_toc.yml``, else the folder above this package (an editable install of the repository)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / TOC_FILE).is_file():
+            return folder
+    package_root = Path(__file__).resolve().parent.parent
+    if (package_root / TOC_FILE).is_file():
+        return package_root
+    raise FileNotFoundError(f"no {TOC_FILE} in {here} or its parents, nor in {package_root}")
+
+
+def _toc_files(entries: Iterable[dict]) -> Iterable[str]:
+    """The ``file`` entries of a jupyter-book toc, depth first (parts, chapters, sections)."""
+    for entry in entries or ():
+        if "file" in entry:
+            yield entry["file"]
+        for key in ("parts", "chapters", "sections"):
+            yield from _toc_files(entry.get(key, ()))
+
+
+def list_chapters(root: Path | str | None = None, *, must_exist: bool = True) -> list[Chapter]:
+    """The notebooks listed in ``_toc.yml``, in toc order (the root page and ``.md`` pages are
+    not chapters to execute). A listed notebook that is missing is an error if ``must_exist``."""
+    root = Path(root).resolve() if root is not None else find_root()
+    toc = yaml.safe_load((root / TOC_FILE).read_text())
+    chapters = []
+    for entry in _toc_files([toc]):
+        path = root / entry
+        if path.suffix == "":
+            path = path.with_suffix(".ipynb")
+        if path.suffix != ".ipynb":
+            continue
+        if must_exist and not path.is_file():
+            raise FileNotFoundError(f"{TOC_FILE} lists {entry!r} but {path} does not exist")
+        chapters.append(Chapter(path.stem, path))
+    return chapters
+
+
+def select_chapters(available: list[Chapter], names: Iterable[str] | None) -> list[Chapter]:
+    """The chapters called ``names`` (file stems, ``.ipynb`` and folders allowed), in toc order;
+    all when ``names`` is None."""
+    if names is None:
+        return list(available)
+    wanted = [Path(n).name.removesuffix(".ipynb") for n in names]
+    known = {c.name for c in available}
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ChapterError(f"unknown chapter(s) {unknown}; available (in {TOC_FILE}): "
+                           f"{', '.join(c.name for c in available)}")
+    return [c for c in available if c.name in wanted]
+
+
+def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] | None = None,
+                     parameters: dict[str, Any] | None = None, *, root: Path | str | None = None,
+                     cwd: Path | str | None = None, kernel_name: str = KERNEL_NAME,
+                     log_output: bool = False,
+                     log: Callable[[str], None] = print) -> list[ChapterRun]:
+    """Execute chapters (all of ``_toc.yml`` by default) in toc order with papermill.
+
+    Each chapter receives ``{"profile": profile, **parameters}`` and is written to
+    ``out_dir/<name>.ipynb``; ``cwd`` is the kernel's working directory (default: the source
+    notebook's folder). Stops at the first failing chapter: its partial notebook is kept as
+    ``out_dir/<name>.failed.ipynb`` and papermill's ``PapermillExecutionError`` is raised.
+    """
+    parameters = dict(parameters or {})
+    if "profile" in parameters:
+        raise ValueError("give the profile as `profile`, not inside `parameters`")
+    parameters = {"profile": profile, **parameters}
+    selected = select_chapters(list_chapters(root), chapters)
+
+    import papermill as pm  # imported late: listing chapters needs no kernel machinery
+
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[ChapterRun] = []
+    log(f"[pipeline] {len(selected)} chapter(s), parameters {parameters}, kernel "
+        f"{kernel_name!r}, output {out}")
+    for chapter in selected:
+        target = out / f"{chapter.name}.ipynb"
+        partial = out / f".{chapter.name}.partial.ipynb"
+        failed = out / f"{chapter.name}.failed.ipynb"
+        start = time.perf_counter()
+        try:
+            pm.execute_notebook(str(chapter.path), str(partial), parameters=parameters,
+                                kernel_name=kernel_name,
+                                cwd=str(cwd if cwd is not None else chapter.path.parent),
+                                progress_bar=False, log_output=log_output)
+        except BaseException:
+            seconds = time.perf_counter() - start
+            if partial.exists():
+                os.replace(partial, failed)
+            log(f"[pipeline] {chapter.name}: FAILED after {seconds:.1f} s "
+                f"(partial notebook: {failed})")
+            raise
+        _record_output_path(partial, target)
+        os.replace(partial, target)
+        failed.unlink(missing_ok=True)
+        seconds = time.perf_counter() - start
+        runs.append(ChapterRun(chapter.name, target, seconds))
+        log(f"[pipeline] {chapter.name}: ok in {seconds:.1f} s -> {target}")
+    total = sum(r.seconds for r in runs)
+    log(f"[pipeline] done: {len(runs)} chapter(s) in {total:.1f} s")
+    return runs
+
+
+def _record_output_path(notebook: Path, final: Path) -> None:
+    """papermill records the file it wrote in the notebook's metadata: name the final file."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.setdefault("papermill", {})["output_path"] = str(final)
+    nbformat.write(nb, notebook)
+
+
+def parse_value(text: str) -> Any:
+    """A ``-p`` value as papermill's own ``-p`` reads it: ``True``/``False``/``None``, an int, a
+    float, else the string; in addition ``[...]`` and ``{...}`` are read as YAML (lists, dicts)."""
+    if text in ("True", "False"):
+        return text == "True"
+    if text == "None":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text[:1] in "[{":
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            pass
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m nbutils.pipeline",
+        description="Execute the book's chapters (in _toc.yml order) with papermill.")
+    parser.add_argument("--profile", default="quick",
+                        help="profile passed to every chapter: ci, quick or paper (default quick)")
+    parser.add_argument("--chapters", nargs="+", metavar="NAME",
+                        help="chapters to run (file stems such as 01_setup); default: all")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: book/, i.e. the chapters are updated in place)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("KEY", "VALUE"),
+                        help="extra chapter parameter, e.g. -p device cpu -p seeds 4 "
+                             "(values read like papermill -p; [a, b] is a list)")
+    parser.add_argument("--root", default=None, help="book root holding _toc.yml (default: found)")
+    parser.add_argument("--log-output", action="store_true",
+                        help="stream the chapters' cell outputs to the terminal")
+    parser.add_argument("--list", action="store_true", help="list the chapters and exit")
+    args = parser.parse_args(argv)
+
+    try:
+        root = find_root(Path(args.root)) if args.root else find_root()
+        available = list_chapters(root)
+        if args.list:
+            print("\n".join(c.name for c in available))
+            return 0
+        select_chapters(available, args.chapters)  # fail on unknown names before any work
+    except (ChapterError, FileNotFoundError) as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
+    extras = {}
+    for key, value in args.parameter:
+        if key == "profile":
+            parser.exit(2, f"{parser.prog}: error: give the profile with --profile, not -p\n")
+        extras[key] = parse_value(value)
+    out = Path(args.out) if args.out else root / "book"
+    try:
+        execute_chapters(args.profile, out, args.chapters, extras, root=root,
+                         log_output=args.log_output)
+    except Exception as err:  # papermill's error already names the cell and the traceback
+        print(f"[pipeline] stopped: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

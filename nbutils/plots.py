@@ -1,0 +1,341 @@
+"""The paper's figures: violin plots of the measures per layer (Fig. 1), cumulative-ablation curves
+(Figs. 2-5) and, for whole-network ablation, the layer each ablated neuron comes from.
+
+Every function draws into axes the caller made (or a figure it fills), returns what it drew into,
+and checks its inputs: an array of the wrong shape raises ``ValueError`` naming the argument.
+Accuracies are fractions in [0, 1] (as :mod:`nbutils.experiment` returns them) and are plotted
+in percent. Nothing here calls ``plt.show`` or closes figures: the chapters do.
+
+One visual vocabulary for orderings, shared by all figures: a colour per measure (entropy blue,
+mutual information red, KL selectivity green), black for random; low values first solid, high
+values first dashed (the paper's Fig. 3 convention).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
+
+from .measures import MEASURE_LABELS, MEASURES
+from .stats import mean_std
+
+MEASURE_COLORS = {"entropy": "tab:blue", "mi": "tab:red", "kl": "tab:green"}
+RANDOM_COLOR = "black"
+MEASURE_SHORT = {"entropy": "entropy", "mi": "MI", "kl": "KL selectivity"}
+DIRECTION_STYLES = {"low": "-", "high": "--"}
+DIRECTION_TEXT = {"low": "low first", "high": "high first"}
+# Fig. 1 statistics: colour and line style of the vertical marks on each violin.
+VIOLIN_MARKS = {"extrema": ("0.35", "-"), "median": ("black", "-"), "mean": ("tab:orange", ":")}
+
+
+# ------------------------------------------------------------------------------ orderings
+def split_ordering(name: str) -> tuple[str | None, str | None]:
+    """``"mi-low"`` -> ``("mi", "low")``; ``"random"`` -> ``(None, None)``."""
+    if name == "random":
+        return None, None
+    measure, _, direction = name.partition("-")
+    if measure not in MEASURES or direction not in DIRECTION_STYLES:
+        raise ValueError(f"ordering {name!r} is not a known ordering: expected 'random' or "
+                         f"'<measure>-<low|high>' with measure in {list(MEASURES)}")
+    return measure, direction
+
+
+def ordering_label(name: str) -> str:
+    """Legend text: ``"MI, high first"``, ``"random"``."""
+    measure, direction = split_ordering(name)
+    if measure is None:
+        return "random"
+    return f"{MEASURE_SHORT[measure]}, {DIRECTION_TEXT[direction]}"
+
+
+def ordering_style(name: str) -> dict:
+    """Keyword arguments of ``Axes.plot`` for one ordering (colour, line style, width)."""
+    measure, direction = split_ordering(name)
+    if measure is None:
+        return {"color": RANDOM_COLOR, "linestyle": "-", "linewidth": 1.6}
+    return {"color": MEASURE_COLORS[measure], "linestyle": DIRECTION_STYLES[direction],
+            "linewidth": 1.4}
+
+
+def _default_orderings(keys) -> list[str]:
+    """The keys of a curves dict in the book's standard order (measures, then random)."""
+    order = [f"{m}-{d}" for m in MEASURES for d in DIRECTION_STYLES] + ["random"]
+    return [name for name in order if name in keys]
+
+
+def _select(mapping: Mapping, orderings: Sequence[str] | None, argname: str) -> list[str]:
+    if not isinstance(mapping, Mapping) or not mapping:
+        raise ValueError(f"{argname} must be a non-empty dict ordering -> array")
+    if orderings is None:
+        orderings = _default_orderings(mapping)
+        if not orderings:
+            raise ValueError(f"{argname} has no known ordering among its keys {list(mapping)}")
+        return orderings
+    if isinstance(orderings, str) or not len(orderings):
+        raise ValueError(f"orderings must be a non-empty list of names, got {orderings!r}")
+    missing = [o for o in orderings if o not in mapping]
+    if missing:
+        raise ValueError(f"orderings {missing} are not keys of {argname} ({list(mapping)})")
+    for o in orderings:
+        split_ordering(o)
+    return list(orderings)
+
+
+# ------------------------------------------------------------------------- Fig. 1: violins
+def _layer_values(measures_per_layer, measures) -> list[dict[str, np.ndarray]]:
+    """Validate the per-layer measures and pool them over seeds (flattened 1-D arrays)."""
+    if (isinstance(measures_per_layer, (str, Mapping))
+            or not isinstance(measures_per_layer, Sequence) or not measures_per_layer):
+        raise ValueError("measures_per_layer must be a non-empty list (one entry per hidden "
+                         "layer) of dicts measure -> array (M, n)")
+    pooled = []
+    for l, layer in enumerate(measures_per_layer):
+        if not isinstance(layer, Mapping):
+            raise ValueError(f"measures_per_layer[{l}] must be a dict measure -> array, "
+                             f"got {type(layer).__name__}")
+        entry = {}
+        for m in measures:
+            if m not in layer:
+                raise ValueError(f"measures_per_layer[{l}] has no {m!r} (keys: {list(layer)})")
+            arr = np.asarray(layer[m], dtype=np.float64)
+            if arr.ndim not in (1, 2) or arr.size == 0:
+                raise ValueError(f"measures_per_layer[{l}][{m!r}] must be a non-empty array of "
+                                 f"shape (M, n) or (n,), got shape {arr.shape}")
+            if not np.isfinite(arr).all():
+                raise ValueError(f"measures_per_layer[{l}][{m!r}] contains NaN or Inf")
+            entry[m] = arr.ravel()
+        pooled.append(entry)
+    return pooled
+
+
+def _violin_axes(target, n: int) -> list[Axes]:
+    if isinstance(target, Figure):
+        axes = target.subplots(1, n, squeeze=False)[0]
+        return list(axes)
+    if isinstance(target, Axes):
+        target = [target]
+    axes = list(np.asarray(target, dtype=object).ravel())
+    if len(axes) != n or not all(isinstance(a, Axes) for a in axes):
+        raise ValueError(f"ax_row must be a Figure or {n} Axes (one per measure), "
+                         f"got {len(axes)} item(s)")
+    return axes
+
+
+def violin_panel(ax_row, measures_per_layer, *, measures: Sequence[str] = MEASURES,
+                 title: str | None = None, layer_names: Sequence[str] | None = None,
+                 color: str = "tab:blue", legend: bool = True, fontsize: float = 9) -> list[Axes]:
+    """Fig. 1: one violin per hidden layer for each measure, all seeds pooled.
+
+    ``ax_row`` is a Figure (filled with one row of axes, one per measure) or a sequence of Axes,
+    one per measure. ``measures_per_layer`` is what :meth:`Experiment.measures` returns: a list
+    with one dict per hidden layer, measure -> ``(M, n)`` array (any number of layers; layers may
+    differ in width). Each violin marks the minimum and maximum, the median (solid black) and the
+    mean (dotted orange); the y axis lists the layers, layer 1 on top, as in the paper. Returns
+    the list of axes; the legend explaining the marks is on the last one (``legend=True``).
+    """
+    measures = list(measures)
+    if not measures or any(m not in MEASURES for m in measures):
+        raise ValueError(f"measures must be a non-empty list drawn from {list(MEASURES)}, "
+                         f"got {measures!r}")
+    pooled = _layer_values(measures_per_layer, measures)
+    n_layers = len(pooled)
+    if layer_names is None:
+        layer_names = [f"layer {l + 1}" for l in range(n_layers)]
+    elif len(layer_names) != n_layers:
+        raise ValueError(f"layer_names has {len(layer_names)} names for {n_layers} layers")
+    axes = _violin_axes(ax_row, len(measures))
+    positions = np.arange(n_layers, 0, -1)  # layer 1 on top
+    for ax, m in zip(axes, measures):
+        parts = ax.violinplot([p[m] for p in pooled], positions=positions,
+                              orientation="horizontal", widths=0.8, showmeans=True,
+                              showmedians=True, showextrema=True)
+        for body in parts["bodies"]:
+            body.set_facecolor(color)
+            body.set_edgecolor(color)
+            body.set_alpha(0.35)
+        for key, mark in (("cmins", "extrema"), ("cmaxes", "extrema"), ("cbars", "extrema"),
+                          ("cmedians", "median"), ("cmeans", "mean")):
+            c, ls = VIOLIN_MARKS[mark]
+            parts[key].set_color(c)
+            parts[key].set_linestyle(ls)
+            parts[key].set_linewidth(1.0 if key == "cbars" else 1.8)
+        ax.set_yticks(positions, list(layer_names), fontsize=fontsize)
+        ax.set_xlabel(f"{MEASURE_LABELS[m]} (bits)", fontsize=fontsize)
+        ax.tick_params(axis="x", labelsize=fontsize - 1)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_ylim(0.4, n_layers + 0.6)
+    if title:
+        axes[0].set_title(title, fontsize=fontsize + 1, loc="left")
+    if legend:
+        handles = [Line2D([], [], color=VIOLIN_MARKS["extrema"][0], lw=1.8, label="min / max"),
+                   Line2D([], [], color=VIOLIN_MARKS["median"][0], lw=1.8, label="median"),
+                   Line2D([], [], color=VIOLIN_MARKS["mean"][0], lw=1.8,
+                          linestyle=VIOLIN_MARKS["mean"][1], label="mean")]
+        axes[-1].legend(handles=handles, fontsize=fontsize - 1, loc="upper left",
+                        bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
+    return axes
+
+
+# ------------------------------------------------------------------- Figs. 2-5: ablation
+def _check_curve_dict(curves, orderings, argname: str) -> tuple[list[str], int]:
+    names = _select(curves, orderings, argname)
+    width = None
+    for name in names:
+        arr = np.asarray(curves[name])
+        if arr.ndim != 2 or 0 in arr.shape:
+            raise ValueError(f"{argname}[{name!r}] must have shape (seeds, K+1), got {arr.shape}")
+        if width is None:
+            width = arr.shape[1]
+        elif arr.shape[1] != width:
+            raise ValueError(f"{argname}[{name!r}] has {arr.shape[1]} columns, "
+                             f"{argname}[{names[0]!r}] has {width}")
+    return names, width
+
+
+def ablation_panel(ax: Axes, curves: Mapping[str, np.ndarray],
+                   orderings: Sequence[str] | None = None, *, title: str | None = None,
+                   mark_k: int | None = None, legend: bool | str = True,
+                   show_std: bool = True, fontsize: float = 9) -> Axes:
+    """Figs. 2-5: test accuracy (%) against the number of neurons ablated.
+
+    ``curves`` maps ordering names (``"mi-low"``, ..., ``"random"``) to accuracies ``(M, K+1)``
+    in [0, 1], column k = after ablating k neurons. Each ordering in ``orderings`` (default: every
+    known key, in the standard order) is drawn as its mean over seeds with a shaded band of
+    ± one standard deviation. ``mark_k`` draws a dotted vertical line where the mean gaps are
+    read. ``legend``: ``True`` (inside, lower left: the curves fall to the right), a matplotlib
+    ``loc`` string, or ``False`` (the caller makes one legend for a whole figure).
+    """
+    if not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    names, width = _check_curve_dict(curves, orderings, "curves")
+    k = np.arange(width)
+    for name in names:
+        mean, std = mean_std(curves[name])
+        style = ordering_style(name)
+        ax.plot(k, 100 * mean, label=ordering_label(name), **style)
+        if show_std:
+            ax.fill_between(k, 100 * (mean - std), 100 * (mean + std), color=style["color"],
+                            alpha=0.12, linewidth=0)
+    if mark_k is not None:
+        if not 0 <= mark_k < width:
+            raise ValueError(f"mark_k={mark_k!r} is outside 0..{width - 1}")
+        ax.axvline(mark_k, color="0.5", linestyle=":", linewidth=1.0)
+    ax.set_xlim(0, width - 1)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("number of neurons ablated", fontsize=fontsize)
+    ax.set_ylabel("test accuracy (%)", fontsize=fontsize)
+    ax.tick_params(labelsize=fontsize - 1)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=fontsize + 1)
+    if legend:
+        ax.legend(loc="lower left" if legend is True else legend, fontsize=fontsize - 1.5,
+                  framealpha=0.85)
+    return ax
+
+
+def figure_legend(fig: Figure, ax: Axes, *, ncol: int = 4, fontsize: float = 9):
+    """One legend for a whole figure, below its axes, from the labelled lines of ``ax``.
+
+    With a constrained layout (``plt.figure(layout="constrained")``) the legend gets its own
+    space below the axes; otherwise it sits at the bottom edge and the caller leaves room.
+    """
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        raise ValueError("ax has no labelled lines to put in a legend")
+    if isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        return fig.legend(handles, labels, loc="outside lower center", ncol=ncol,
+                          fontsize=fontsize, frameon=False)
+    return fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=fontsize,
+                      frameon=False, bbox_to_anchor=(0.5, 0.0))
+
+
+DATASET_NAMES = {"mnist": "MNIST", "fashionmnist": "FashionMNIST",
+                 "fashionmnist_small": "small FashionMNIST", "cifar10": "CIFAR-10",
+                 "cifar10_funnel": "Funnel CIFAR-10", "pruning": "MNIST 784-200-200-10"}
+ACTIVATION_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid"}
+
+
+def config_title(config) -> str:
+    """A panel title for a :class:`nbutils.config.TrainConfig`: ``"MNIST, ReLU, Dropout"``."""
+    from .config import REGULARIZER_LABELS
+
+    return (f"{DATASET_NAMES.get(config.arch, config.arch)}, "
+            f"{ACTIVATION_NAMES.get(config.activation, config.activation)}, "
+            f"{REGULARIZER_LABELS.get(config.regularizer, config.regularizer)}")
+
+
+# ----------------------------------------------------- whole-network ablation: composition
+def composition(layer_of: np.ndarray, layer: int = 0) -> np.ndarray:
+    """Fraction of the first k ablated neurons that lie in ``layer``, k = 1..total, per seed."""
+    arr = np.asarray(layer_of)
+    in_layer = (arr == layer).astype(np.float64)
+    return np.cumsum(in_layer, axis=1) / np.arange(1, arr.shape[1] + 1)
+
+
+def layer_composition(ax: Axes, layer_of: Mapping[str, np.ndarray],
+                      orderings: Sequence[str] | None = None, *, layer: int = 0,
+                      widths: Sequence[int] | None = None, title: str | None = None,
+                      legend: bool | str = True, fontsize: float = 9) -> Axes:
+    """Whole-network ablation: which layer the ablated neurons come from as k grows.
+
+    ``layer_of`` maps ordering names to ``(M, total)`` integer arrays, the 0-based hidden layer
+    of the k-th ablated neuron (as :meth:`Experiment.whole_network_curves` returns it). Plots,
+    per ordering, the fraction of the first k ablated neurons that lie in hidden ``layer``
+    (0-based; default the paper's layer 1), mean over seeds. With the hidden ``widths``, a grey
+    dotted line marks the largest possible fraction, min(k, n_layer) / k (every neuron so far from
+    that layer), and a grey dashed one the layer's share of all neurons (what random gives).
+    """
+    if not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    names = _select(layer_of, orderings, "layer_of")
+    shape = None
+    for name in names:
+        arr = np.asarray(layer_of[name])
+        if arr.ndim != 2 or 0 in arr.shape:
+            raise ValueError(f"layer_of[{name!r}] must have shape (seeds, total), got {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0:
+            raise ValueError(f"layer_of[{name!r}] must hold non-negative integer layer indices")
+        if shape is None:
+            shape = arr.shape
+        elif arr.shape != shape:
+            raise ValueError(f"layer_of[{name!r}] has shape {arr.shape}, "
+                             f"layer_of[{names[0]!r}] has {shape}")
+    total = shape[1]
+    if widths is not None:
+        widths = [int(w) for w in widths]
+        if sum(widths) != total:
+            raise ValueError(f"widths {widths} sum to {sum(widths)}, but layer_of has {total} "
+                             f"neurons per seed")
+        n_layers = len(widths)
+    else:
+        n_layers = int(max(np.asarray(layer_of[n]).max() for n in names)) + 1
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) \
+            or not 0 <= layer < n_layers:
+        raise ValueError(f"layer={layer!r} is out of range 0..{n_layers - 1} (0-based)")
+    k = np.arange(1, total + 1)
+    for name in names:
+        frac = composition(layer_of[name], layer).mean(axis=0)
+        ax.plot(k, 100 * frac, label=ordering_label(name), **ordering_style(name))
+    if widths is not None:
+        n = widths[layer]
+        ax.plot(k, 100 * np.minimum(k, n) / k, color="0.6", linestyle=":", linewidth=1.2,
+                label=f"all from layer {layer + 1} (maximum)")
+        ax.axhline(100 * n / total, color="0.6", linestyle="--", linewidth=1.0,
+                   label=f"layer {layer + 1}'s share of all neurons")
+    ax.set_xlim(1, total)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("number of neurons ablated (k)", fontsize=fontsize)
+    ax.set_ylabel(f"from layer {layer + 1} (% of the k ablated)", fontsize=fontsize)
+    ax.tick_params(labelsize=fontsize - 1)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=fontsize + 1)
+    if legend:
+        ax.legend(loc="lower left" if legend is True else legend, fontsize=fontsize - 1.5,
+                  framealpha=0.85)
+    return ax
