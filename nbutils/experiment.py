@@ -218,14 +218,11 @@ class Experiment:
             d, vals = self.data, self.ablation_values(value, layer)
             curves = {}
             for name, order in orders.items():
-                if name == "random":
-                    acc = torch.stack([
-                        ablation.ablation_curve(self.model, d.x_test, d.y_test, layer,
-                                                order[:, r].to(self.device), vals)
-                        for r in range(order.shape[1])]).mean(0)
-                else:
-                    acc = ablation.ablation_curve(self.model, d.x_test, d.y_test, layer,
-                                                  order.to(self.device), vals)
+                # random: (M, draws, n) orderings in one batched call, averaged over the draws
+                acc = ablation.ablation_curve(self.model, d.x_test, d.y_test, layer,
+                                              order.to(self.device), vals)
+                if order.ndim == 3:
+                    acc = acc.mean(dim=1)
                 curves[name] = acc.cpu().numpy().astype(np.float64)
             return curves, {"layer": layer, "value": value}
 
@@ -250,20 +247,14 @@ class Experiment:
             orders = self._orders(values, total, "whole")
             d, vals = self.data, self.ablation_values(value)
             arrays = {}
+            hidden = self.config.architecture.hidden
             for name, order in orders.items():
-                if name == "random":
-                    runs = [ablation.whole_network_curve(self.model, d.x_test, d.y_test,
-                                                         order[:, r].to(self.device), vals)
-                            for r in range(order.shape[1])]
-                    acc = torch.stack(runs).mean(0)
-                    first = order[:, 0]
-                else:
-                    acc = ablation.whole_network_curve(self.model, d.x_test, d.y_test,
-                                                       order.to(self.device), vals)
-                    first = order
+                acc = ablation.whole_network_curve(self.model, d.x_test, d.y_test,
+                                                   order.to(self.device), vals)
+                if order.ndim == 3:   # random: average the draws; show the first draw's layers
+                    acc, order = acc.mean(dim=1), order[:, 0]
                 arrays[name] = acc.cpu().numpy().astype(np.float64)
-                arrays[f"layer_of_{name}"] = ablation.layer_of(
-                    first.cpu(), self.config.architecture.hidden).numpy()
+                arrays[f"layer_of_{name}"] = ablation.source_layers(hidden, order.cpu()).numpy()
             return arrays, {"value": value}
 
         arrays, _ = cache.memoize_arrays(self.result_path("whole", value=value), compute)

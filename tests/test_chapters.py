@@ -5,7 +5,8 @@ folder, then ``pytest --nbval`` re-executes the executed notebook in a subproces
 every cell's output with the one just produced, after the sanitizers of
 ``tests/nbval_sanitize.cfg`` (timings, host line, memory addresses, tqdm bars). All chapters share
 one temporary ``NBUTILS_CACHE``: chapter 01_setup trains the ci networks, later chapters and the
-nbval re-runs load them.
+nbval re-runs load them. Both runs use the temporary folder as the kernel's working directory
+(nbval always starts the kernel in the notebook's folder), so a chapter must not depend on it.
 
 The fast tests at the end pin down the pipeline itself and what nbval compares (tiny synthetic
 notebooks, no data needed).

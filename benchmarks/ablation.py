@@ -1,0 +1,196 @@
+"""Benchmark: incremental cumulative ablation vs the naive mask-and-forward loop (Sec. V).
+
+Paper scale: 50 MNIST nets 784-100-100-10 (ReLU, Dropout), hidden layers 1 and 2, every k from 0
+to 100, seven orderings (entropy, MI, KL selectivity, each low- and high-first, plus a random one)
+on the full 10 000-image test set. The nets are trained briefly (a few hundred RMSprop steps), on
+MNIST when ``NBUTILS_DATA`` names a folder prepared by ``shared/data/prepare.sh``, otherwise on
+synthetic data. Each engine runs in its own subprocess, so its peak resident memory
+(``ru_maxrss``) is its own.
+
+    python benchmarks/ablation.py            # full run (the naive loop takes tens of minutes)
+    python benchmarks/ablation.py --quick    # 10 nets, 2 orderings, 2000 test images: < 1 min
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nbutils.ablation import ablation_curve, naive_ablation_curve, order_by, random_orders  # noqa: E402
+from nbutils.config import make_config  # noqa: E402
+from nbutils.ensemble import EnsembleMLP, ensemble_loss  # noqa: E402
+
+CONFIG = make_config("mnist", "relu", "dropout")
+
+
+def _idx(path: Path) -> np.ndarray:
+    """An MNIST idx file as an array."""
+    raw = path.read_bytes()
+    ndim = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_data(n_test: int) -> tuple[str, tuple[torch.Tensor, ...]]:
+    """(description, (x_train, y_train, x_val, y_val, x_test, y_test))."""
+    root = Path(os.environ.get("NBUTILS_DATA", "/nonexistent")) / "MNIST" / "raw"
+    if (root / "t10k-labels-idx1-ubyte").exists():
+        def split(name):
+            x = torch.tensor(_idx(root / f"{name}-images-idx3-ubyte").reshape(-1, 784)) / 255.0
+            return x, torch.tensor(_idx(root / f"{name}-labels-idx1-ubyte").astype(np.int64))
+        x, y = split("train")
+        xt, yt = split("t10k")
+        return (f"MNIST from {root}",
+                (x[:50000], y[:50000], x[50000:], y[50000:], xt[:n_test], yt[:n_test]))
+    g = torch.Generator().manual_seed(0)
+    centers = torch.rand(10, 784, generator=g)
+
+    def sample(n):
+        y = torch.randint(0, 10, (n,), generator=g)
+        return (centers[y] + 0.8 * torch.rand(n, 784, generator=g)).clamp(0, 1), y
+    return ("synthetic clusters (NBUTILS_DATA not set or not prepared)",
+            (*sample(20000), *sample(10000), *sample(n_test)))
+
+
+def train(model: EnsembleMLP, x: torch.Tensor, y: torch.Tensor, steps: int) -> None:
+    """A few RMSprop steps (paper settings, batch 32, with Dropout masks)."""
+    g = torch.Generator().manual_seed(1)
+    opt = torch.optim.RMSprop(model.parameters(), lr=CONFIG.lr, momentum=CONFIG.momentum)
+    model.train()
+    M = model.n_members
+    for _ in range(steps):
+        idx = torch.randint(0, x.shape[0], (M, CONFIG.batch_size), generator=g)
+        masks = [(torch.rand(M, CONFIG.batch_size, n, generator=g) >= p) / (1 - p)
+                 for n, p in zip(model.hidden_widths, CONFIG.dropout)]
+        loss = ensemble_loss(model(x[idx], masks), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+
+
+def orderings(model: EnsembleMLP, x_val, y_val, n_orders: int) -> tuple[str, dict]:
+    """Per hidden layer, (name, order (M, n)): measures low/high first, then one random."""
+    acts = model.hidden_activations(x_val)
+    try:
+        from nbutils.measures import neuron_measures
+        values = [neuron_measures(a, y_val, CONFIG.activation) for a in acts]
+        source = "nbutils.measures (one-bit quantizer, validation split)"
+    except Exception as err:  # the measures module may not be ready: random stand-ins
+        g = torch.Generator().manual_seed(2)
+        values = [{m: torch.rand(a.shape[0], a.shape[2], generator=g)
+                   for m in ("entropy", "mi", "kl")} for a in acts]
+        source = f"random stand-in values ({type(err).__name__}: {err})"
+    result = {}
+    for layer, vals in enumerate(values):
+        n = model.hidden_widths[layer]
+        named = [(f"{m} {'high' if d else 'low'}", order_by(vals[m], descending=d))
+                 for m in ("mi", "entropy", "kl") for d in (False, True)]
+        named.append(("random", random_orders(model.n_members, n, 1, seed=layer)[:, 0]))
+        result[layer] = named[:n_orders - 1] + named[-1:] if n_orders < 7 else named
+    return source, result
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_phase(setup: Path, engine: str, threads: int, out: Path) -> None:
+    """Subprocess body: every (layer, ordering) sweep with one engine; results to ``out``."""
+    torch.set_num_threads(threads)
+    data = torch.load(setup, weights_only=False)
+    model = EnsembleMLP.from_config(CONFIG, seeds=list(range(1, data["n_nets"] + 1)))
+    model.load_state_dict(data["state"])
+    model.eval()
+    curve = {"incremental": ablation_curve, "naive": naive_ablation_curve}[engine]
+    x, y = data["x_test"], data["y_test"]
+    base = rss_mb()
+    results, times = {}, {}
+    wall, cpu = time.perf_counter(), time.process_time()
+    for layer, named in data["orders"].items():
+        start = time.perf_counter()
+        for name, order in named:
+            results[(layer, name)] = curve(model, x, y, layer, order, per_class=True)
+        times[layer] = time.perf_counter() - start
+    report = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+              "per_layer": times, "rss_base_mb": base,
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    torch.save({"results": results, "report": report}, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10 nets, 2 orderings, 2000 images")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--phase", choices=["incremental", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--setup", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        run_phase(args.setup, args.phase, args.threads, args.out)
+        return
+
+    n_nets, n_orders, n_test, steps = (10, 2, 2000, 200) if args.quick else (50, 7, 10000, 500)
+    torch.set_num_threads(args.threads)
+    print(f"cumulative-ablation benchmark ({'quick' if args.quick else 'full'}): {n_nets} nets "
+          f"784-100-100-10 {CONFIG.activation}, layers 1 and 2, k = 0..100, {n_orders} orderings "
+          f"per layer, {n_test} test images; torch {torch.__version__}, {args.threads} threads, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    described, (x_tr, y_tr, x_val, y_val, x_test, y_test) = load_data(n_test)
+    print(f"data: {described}")
+    model = EnsembleMLP.from_config(CONFIG, seeds=list(range(1, n_nets + 1)))
+    start = time.perf_counter()
+    train(model, x_tr, y_tr, steps)
+    acc = model.accuracy(x_test, y_test)
+    print(f"trained {steps} steps in {time.perf_counter() - start:.0f} s; test accuracy "
+          f"{acc.mean():.3f} (min {acc.min():.3f}, max {acc.max():.3f})")
+    source, orders = orderings(model, x_val, y_val, n_orders)
+    print(f"orderings: {[name for name, _ in orders[0]]}; measures from {source}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        setup = Path(tmp) / "setup.pt"
+        torch.save({"n_nets": n_nets, "state": model.state_dict(), "x_test": x_test,
+                    "y_test": y_test, "orders": orders}, setup)
+        phases = {}
+        for engine in ("incremental", "naive"):
+            out = Path(tmp) / f"{engine}.pt"
+            subprocess.run([sys.executable, __file__, "--phase", engine, "--setup", str(setup),
+                            "--out", str(out), "--threads", str(args.threads)], check=True)
+            phases[engine] = torch.load(out, weights_only=False)
+            r = phases[engine]["report"]
+            layers = ", ".join(f"layer {l + 1} {t:.1f} s" for l, t in r["per_layer"].items())
+            print(f"{engine:>11}: wall {r['wall']:8.1f} s ({layers}), cpu {r['cpu']:8.1f} s, "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB (after loading {r['rss_base_mb']:.0f} MB; "
+                  f"+{r['peak_rss_mb'] - r['rss_base_mb']:.0f} MB), "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
+
+    fast, slow = phases["incremental"]["results"], phases["naive"]["results"]
+    same_acc = all(torch.equal(fast[key][0], slow[key][0]) for key in slow)
+    same_class = all(torch.equal(fast[key][1], slow[key][1]) for key in slow)
+    worst = max((fast[key][0] - slow[key][0]).abs().max().item() for key in slow)
+    ratio = phases["naive"]["report"]["wall"] / phases["incremental"]["report"]["wall"]
+    cpu_ratio = phases["naive"]["report"]["cpu"] / phases["incremental"]["report"]["cpu"]
+    print(f"speed-up (naive / incremental): wall {ratio:.1f}x, cpu {cpu_ratio:.1f}x")
+    print(f"accuracies identical: {same_acc}; per-class accuracies identical: {same_class}; "
+          f"largest difference {worst:.2g} over {len(slow)} curves of {n_nets} nets")
+    for layer in orders:
+        curve = fast[(layer, "random")][0].mean(0)
+        print(f"layer {layer + 1}, random order, mean accuracy at k = 0, 25, 50, 75, 100: "
+              + ", ".join(f"{curve[k]:.3f}" for k in (0, 25, 50, 75, 100)))
+
+
+if __name__ == "__main__":
+    main()
