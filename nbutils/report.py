@@ -25,9 +25,26 @@ class Claim:
             raise ValueError(f"verdict={self.verdict!r}; allowed: {list(VERDICTS)}")
 
 
-def claims_table(claims: list[Claim]) -> pd.DataFrame:
+class ClaimsTable(pd.DataFrame):
+    """A DataFrame that always displays its cells in full (claims are sentences: pandas would
+    cut them at ``display.max_colwidth`` characters)."""
+
+    @property
+    def _constructor(self):
+        return ClaimsTable
+
+    def _repr_html_(self) -> str | None:
+        with pd.option_context("display.max_colwidth", None):
+            return super()._repr_html_()
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None):
+            return self.to_string()
+
+
+def claims_table(claims: list[Claim]) -> ClaimsTable:
     """The claims table every chapter ends with: id, paper, this book, verdict, why they differ."""
-    return pd.DataFrame(
+    return ClaimsTable(
         [(c.id, c.paper, c.ours, c.verdict, c.why) for c in claims],
         columns=["claim", "paper reports", "this book measured", "verdict", "why they differ"],
     ).set_index("claim")
