@@ -100,6 +100,35 @@ def test_chapter_executes_and_reproduces(name, chapter_run):
     assert proc.returncode == 0, f"nbval failed for {name} ({runs[0].output}):\n{report(proc)}"
 
 
+def test_chapter_runs_a_configuration_the_paper_did_not_show(chapter_run):
+    """Chapter 5 with an extra panel, sigmoid + BatchNorm + Dropout ablated to the mean."""
+    params = {"activation": "sigmoid", "regularizer": "bn_dropout", "ablation_value": "mean"}
+    runs = execute_chapters("ci", chapter_run / "extra", ["05_layerwise_mnist"], params,
+                            root=ROOT, cwd=chapter_run)
+    text = printed(runs[0].output) + html_and_plain(runs[0].output)
+    assert "(extra) MNIST" in text and "sigmoid" in text.lower()
+    assert "BatchNorm" in text or "batch norm" in text.lower()
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"seeds": "three"}, "parameter 'seeds' = 'three'"),
+    ({"regularizer": "batchnorm"}, "parameter 'regularizer' = 'batchnorm'"),
+])
+def test_chapter_stops_at_once_on_a_bad_parameter(tmp_path, params, message):
+    """A wrong papermill parameter ends in one clear error, before any data or training."""
+    import papermill as pm
+
+    env_cache = tmp_path / "cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBUTILS_CACHE", str(env_cache))
+        with pytest.raises(pm.PapermillExecutionError) as err:
+            execute_chapters("ci", tmp_path, ["05_layerwise_mnist"], params, root=ROOT,
+                             cwd=tmp_path, log=lambda _: None)
+    assert err.value.ename == "ParameterError" and message in err.value.evalue
+    assert not env_cache.exists()  # nothing was loaded, trained or written
+    assert (tmp_path / "05_layerwise_mnist.failed.ipynb").exists()
+
+
 # ---------------------------------------------------------------------------------------------
 # the pipeline on a tiny synthetic book
 
@@ -125,6 +154,13 @@ def tiny_book(root: Path, names: list[str]) -> Path:
 def printed(notebook: Path) -> str:
     nb = nbformat.read(notebook, as_version=4)
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def html_and_plain(notebook: Path) -> str:
+    """The text/plain and text/html parts of every display output (tables, reprs)."""
+    nb = nbformat.read(notebook, as_version=4)
+    return "".join(o.get("data", {}).get(mime, "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs for mime in ("text/plain", "text/html"))
 
 
 def test_pipeline_runs_toc_order_with_parameters_and_this_interpreter(tmp_path):

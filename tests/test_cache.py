@@ -1,0 +1,202 @@
+"""Tests of nbutils.cache and of the memoization of Experiment (weights and small results).
+
+The file-level tests need nothing; the Experiment tests train a tiny ensemble (2 seeds, 256
+MNIST images, one epoch) and need NBUTILS_DATA (a folder built by shared/data/prepare.sh).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nbutils import cache, experiment
+from nbutils.cache import CorruptCacheWarning
+from nbutils.config import Profile
+from nbutils.experiment import Experiment
+
+REAL_DATA = os.environ.get("NBUTILS_DATA", "").strip()
+TINY = Profile("tiny", {"mnist": 2}, epochs=1, limit_train=256, limit_val=200, limit_test=200,
+               random_draws=2, description="test profile")
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("NBUTILS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("NBUTILS_RESULTS", raising=False)
+    return tmp_path / "cache"
+
+
+# --------------------------------------------------------------------------- file level
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    path = tmp_path / "sub" / "a.bin"
+    cache.write_checked(path, b"hello")
+    assert cache.read_checked(path) == b"hello"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.bin", "a.bin.sha256"]
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "a.bin"
+    cache.write_checked(path, b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cache.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        cache.write_checked(path, b"new")
+    monkeypatch.undo()
+    assert cache.read_checked(path) == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin", "a.bin.sha256"]
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda p: p.write_bytes(p.read_bytes()[:3]), "checksum mismatch"),
+    (lambda p: p.with_name(p.name + ".sha256").unlink(), "no checksum"),
+])
+def test_corrupt_file_is_reported_moved_aside_and_not_used(tmp_path, damage, reason):
+    path = tmp_path / "a.bin"
+    cache.write_checked(path, b"complete content")
+    damage(path)
+    with pytest.warns(CorruptCacheWarning, match=f"{path.name}.*{reason}"):
+        assert cache.read_checked(path) is None
+    assert not path.exists()
+    assert (tmp_path / "a.bin.corrupt").exists()  # the bytes are kept for inspection
+
+
+def test_unreadable_file_with_valid_checksum_is_corrupt(tmp_path):
+    path = tmp_path / "a.npz"
+    cache.write_checked(path, b"not an npz archive")
+    with pytest.warns(CorruptCacheWarning, match="unreadable"):
+        assert cache.load_arrays(path) is None
+    with pytest.warns(CorruptCacheWarning, match="unreadable"):
+        cache.write_checked(path, b"not a torch file")
+        assert cache.load_state(path) is None
+
+
+def test_memoize_computes_once_and_recomputes_a_corrupt_file(tmp_path):
+    path = tmp_path / "r.npz"
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.arange(5.0)}, {"note": "n"}
+
+    first = cache.memoize_arrays(path, compute)
+    second = cache.memoize_arrays(path, compute)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(first[0]["x"], second[0]["x"])
+    assert second[1] == {"note": "n"}
+    path.write_bytes(path.read_bytes()[:-10])  # truncated
+    with pytest.warns(CorruptCacheWarning):
+        third = cache.memoize_arrays(path, compute)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(third[0]["x"], np.arange(5.0))
+    assert cache.load_arrays(path) is not None
+
+
+def test_digest_is_stable_and_order_free():
+    assert cache.digest({"a": 1, "b": 2}) == cache.digest({"b": 2, "a": 1})
+    assert cache.digest({"a": 1}) != cache.digest({"a": 2})
+
+
+def test_cache_root_follows_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBUTILS_CACHE", str(tmp_path / "c"))
+    monkeypatch.setenv("NBUTILS_RESULTS", str(tmp_path / "r"))
+    assert cache.weights_dir() == (tmp_path / "c" / "weights").resolve()
+    assert cache.results_dir() == (tmp_path / "r").resolve()
+
+
+# ------------------------------------------------------------------------- experiments
+needs_data = pytest.mark.skipif(not REAL_DATA or not Path(REAL_DATA).is_dir(),
+                                reason="needs NBUTILS_DATA (a folder built by prepare.sh)")
+
+
+def tiny(regularizer: str = "l2", seeds: int | None = None) -> Experiment:
+    return Experiment("mnist", "relu", regularizer, profile=TINY, seeds=seeds, device="cpu")
+
+
+def forbid_training(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("trained although the cache holds the ensemble")
+    monkeypatch.setattr(experiment, "train_ensemble", fail)
+
+
+@needs_data
+def test_key_names_everything_that_determines_the_ensemble(cache_dir):
+    names = {tiny().name, tiny(seeds=3).name, tiny("dropout").name,
+             Experiment("mnist", "relu", "l2", profile="ci", device="cpu").name}
+    assert len(names) == 4
+    assert tiny().name == tiny().name
+
+
+@needs_data
+def test_trained_once_then_loaded(cache_dir, monkeypatch):
+    first = tiny()
+    acc = first.summary().test_acc
+    weights = {k: v.clone() for k, v in first.model.state_dict().items()}
+    forbid_training(monkeypatch)
+    second = tiny()
+    np.testing.assert_array_equal(second.summary().test_acc, acc)
+    for k, v in second.model.state_dict().items():
+        assert torch.equal(v, weights[k]), k
+
+
+@needs_data
+def test_corrupt_weights_are_reported_and_retrained_identically(cache_dir):
+    first = tiny()
+    weights = {k: v.clone() for k, v in first.model.state_dict().items()}
+    path = first.weights_path
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a truncated file
+    with pytest.warns(CorruptCacheWarning, match=path.name):
+        model = tiny().model
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, weights[k]), k   # deterministic retraining
+    assert path.with_name(path.name + ".corrupt").exists()
+    assert cache.load_state(path) is not None  # the recomputed file is valid
+
+
+@needs_data
+def test_results_are_used_without_weights(cache_dir, monkeypatch):
+    exp = tiny()
+    meas = exp.measures()
+    curves = exp.layer_curves(1)
+    exp.weights_path.unlink()  # as on a CPU machine that received only the results folder
+    forbid_training(monkeypatch)
+    again = tiny()
+    for a, b in zip(meas, again.measures()):
+        np.testing.assert_array_equal(a["mi"], b["mi"])
+    for name, c in again.layer_curves(1).items():
+        np.testing.assert_array_equal(c, curves[name])
+
+
+@needs_data
+def test_corrupt_result_is_recomputed_identically(cache_dir):
+    exp = tiny()
+    curves = exp.layer_curves(0)
+    path = exp.result_path("layer", layer=0, value="zero")
+    path.write_bytes(b"garbage")
+    with pytest.warns(CorruptCacheWarning):
+        again = tiny().layer_curves(0)
+    for name, c in again.items():
+        np.testing.assert_array_equal(c, curves[name])
+
+
+@needs_data
+def test_interrupted_training_writes_nothing_and_keeps_the_cache(cache_dir, monkeypatch):
+    done = tiny()
+    done.summary()
+    before = {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file()}
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiment, "train_ensemble", interrupted)
+    other = tiny("dropout")
+    with pytest.raises(KeyboardInterrupt, match="interrupted; nothing was written"):
+        other.summary()
+    after = {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file()}
+    assert after == before
+    assert not other.weights_path.exists()

@@ -1,0 +1,68 @@
+"""Tests of nbutils.params: the papermill parameters every chapter validates first."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nbutils.config import PROFILES
+from nbutils.params import ParameterError, check_parameters
+
+
+def test_valid_parameters_are_normalised():
+    p = check_parameters(profile="CI", seeds=None, device="cpu", progress=False,
+                         activation="Sigmoid", regularizer="bn_dropout", ablation_value="mean",
+                         layers=2, k=[0, 80])
+    assert p.profile == "ci" and p.profile_obj.name == "ci"
+    assert p.seeds is None and p.progress is False
+    assert p.device == torch.device("cpu")
+    assert (p.activation, p.regularizer, p.ablation_value) == ("sigmoid", "bn_dropout", "mean")
+    assert p.layers == [2] and p.k == [0, 80]
+
+
+def test_auto_device_resolves_to_what_is_here():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert check_parameters(device="auto").device.type == expected
+
+
+@pytest.mark.parametrize("name, value, allowed", [
+    ("profile", "full", "'ci', 'quick', 'paper'"),
+    ("profile", 1, "'ci', 'quick', 'paper'"),
+    ("seeds", 0, "positive integer"),
+    ("seeds", -3, "positive integer"),
+    ("seeds", "8", "positive integer"),       # papermill -p seeds "8" given as a string
+    ("seeds", 2.0, "positive integer"),
+    ("seeds", True, "positive integer"),
+    ("progress", "yes", "True or False"),
+    ("progress", 1, "True or False"),
+    ("activation", "tanh", "'relu', 'sigmoid'"),
+    ("regularizer", "batchnorm", "'bn_dropout'"),
+    ("ablation_value", 0, "'zero', 'mean'"),
+    ("arch", "resnet", "'mnist'"),
+    ("layers", 0, "hidden-layer number >= 1"),
+    ("layers", [1, "2"], "hidden-layer number >= 1"),
+    ("k", -1, "non-negative integer"),
+    ("chapters", ["fig9"], "'fig1'"),
+])
+def test_bad_value_names_parameter_value_and_allowed(name, value, allowed):
+    with pytest.raises(ParameterError) as err:
+        check_parameters(**{name: value})
+    message = str(err.value)
+    assert repr(name) in message and repr(value) in message
+    assert allowed in message
+
+
+@pytest.mark.parametrize("device", ["gpu", "tpu:0", "cuda:99" if torch.cuda.is_available()
+                                    else "cuda"])
+def test_unavailable_device_names_parameter(device):
+    with pytest.raises(ParameterError, match=r"parameter 'device'.*(cpu|CUDA|cuda)"):
+        check_parameters(device=device)
+
+
+def test_unknown_parameter_lists_the_known_ones():
+    with pytest.raises(ParameterError, match=r"unknown parameter 'sedes'.*'seeds'"):
+        check_parameters(sedes=3)
+
+
+def test_parameter_error_is_a_value_error():
+    assert issubclass(ParameterError, ValueError)
+    assert set(PROFILES) == {"ci", "quick", "paper"}
