@@ -2,9 +2,9 @@
 
 Paper scale: 50 MNIST nets 784-100-100-10 (ReLU, Dropout), hidden layers 1 and 2, every k from 0
 to 100, seven orderings (entropy, MI, KL selectivity, each low- and high-first, plus a random one)
-on the full 10 000-image test set. The nets are trained briefly (a few hundred RMSprop steps), on
-MNIST when ``NBUTILS_DATA`` names a folder prepared by ``shared/data/prepare.sh``, otherwise on
-synthetic data. Each engine runs in its own subprocess, so its peak resident memory
+on the full 10 000-image test set. The nets are trained briefly (a few hundred steps of
+``nbutils.train.train_ensemble``), on MNIST from ``nbutils.data`` (``NBUTILS_DATA`` or a download),
+otherwise on synthetic data. Each engine runs in its own subprocess, so its peak resident memory
 (``ru_maxrss``) is its own.
 
     python benchmarks/ablation.py            # full run (the naive loop takes tens of minutes)
@@ -27,75 +27,43 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nbutils.ablation import ablation_curve, naive_ablation_curve, order_by, random_orders  # noqa: E402
 from nbutils.config import make_config  # noqa: E402
-from nbutils.ensemble import EnsembleMLP, ensemble_loss  # noqa: E402
+from nbutils.data import load_dataset  # noqa: E402
+from nbutils.ensemble import EnsembleMLP  # noqa: E402
+from nbutils.measures import neuron_measures  # noqa: E402
+from nbutils.train import train_ensemble  # noqa: E402
 
 CONFIG = make_config("mnist", "relu", "dropout")
 
 
-def _idx(path: Path) -> np.ndarray:
-    """An MNIST idx file as an array."""
-    raw = path.read_bytes()
-    ndim = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 def load_data(n_test: int) -> tuple[str, tuple[torch.Tensor, ...]]:
-    """(description, (x_train, y_train, x_val, y_val, x_test, y_test))."""
-    root = Path(os.environ.get("NBUTILS_DATA", "/nonexistent")) / "MNIST" / "raw"
-    if (root / "t10k-labels-idx1-ubyte").exists():
-        def split(name):
-            x = torch.tensor(_idx(root / f"{name}-images-idx3-ubyte").reshape(-1, 784)) / 255.0
-            return x, torch.tensor(_idx(root / f"{name}-labels-idx1-ubyte").astype(np.int64))
-        x, y = split("train")
-        xt, yt = split("t10k")
-        return (f"MNIST from {root}",
-                (x[:50000], y[:50000], x[50000:], y[50000:], xt[:n_test], yt[:n_test]))
+    """(description, (x_train, y_train, x_val, y_val, x_test, y_test)): MNIST through
+    ``nbutils.data`` (the paper's split), or synthetic clusters when MNIST is not available."""
+    try:
+        d = load_dataset("mnist", limit_test=n_test)
+        return (f"MNIST (fingerprint {d.fingerprint[:12]})",
+                (d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, d.y_test))
+    except Exception as err:  # noqa: BLE001 - the timing is still meaningful on synthetic data
+        reason = f"{type(err).__name__}: MNIST not available"
     g = torch.Generator().manual_seed(0)
     centers = torch.rand(10, 784, generator=g)
 
     def sample(n):
         y = torch.randint(0, 10, (n,), generator=g)
         return (centers[y] + 0.8 * torch.rand(n, 784, generator=g)).clamp(0, 1), y
-    return ("synthetic clusters (NBUTILS_DATA not set or not prepared)",
+    return (f"synthetic clusters ({reason})",
             (*sample(20000), *sample(10000), *sample(n_test)))
-
-
-def train(model: EnsembleMLP, x: torch.Tensor, y: torch.Tensor, steps: int) -> None:
-    """A few RMSprop steps (paper settings, batch 32, with Dropout masks)."""
-    g = torch.Generator().manual_seed(1)
-    opt = torch.optim.RMSprop(model.parameters(), lr=CONFIG.lr, momentum=CONFIG.momentum)
-    model.train()
-    M = model.n_members
-    for _ in range(steps):
-        idx = torch.randint(0, x.shape[0], (M, CONFIG.batch_size), generator=g)
-        masks = [(torch.rand(M, CONFIG.batch_size, n, generator=g) >= p) / (1 - p)
-                 for n, p in zip(model.hidden_widths, CONFIG.dropout)]
-        loss = ensemble_loss(model(x[idx], masks), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    model.eval()
 
 
 def orderings(model: EnsembleMLP, x_val, y_val, n_orders: int) -> tuple[str, dict]:
     """Per hidden layer, (name, order (M, n)): measures low/high first, then one random."""
     acts = model.hidden_activations(x_val)
-    try:
-        from nbutils.measures import neuron_measures
-        values = [neuron_measures(a, y_val, CONFIG.activation) for a in acts]
-        source = "nbutils.measures (one-bit quantizer, validation split)"
-    except Exception as err:  # the measures module may not be ready: random stand-ins
-        g = torch.Generator().manual_seed(2)
-        values = [{m: torch.rand(a.shape[0], a.shape[2], generator=g)
-                   for m in ("entropy", "mi", "kl")} for a in acts]
-        source = f"random stand-in values ({type(err).__name__}: {err})"
+    values = [neuron_measures(a, y_val, CONFIG.activation) for a in acts]
+    source = "nbutils.measures (one-bit quantizer, validation split)"
     result = {}
     for layer, vals in enumerate(values):
         n = model.hidden_widths[layer]
@@ -163,9 +131,9 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     described, (x_tr, y_tr, x_val, y_val, x_test, y_test) = load_data(n_test)
     print(f"data: {described}")
-    model = EnsembleMLP.from_config(CONFIG, seeds=list(range(1, n_nets + 1)))
     start = time.perf_counter()
-    train(model, x_tr, y_tr, steps)
+    model, _ = train_ensemble(CONFIG, list(range(1, n_nets + 1)), x_tr, y_tr, device="cpu",
+                              max_steps=steps)
     acc = model.accuracy(x_test, y_test)
     print(f"trained {steps} steps in {time.perf_counter() - start:.0f} s; test accuracy "
           f"{acc.mean():.3f} (min {acc.min():.3f}, max {acc.max():.3f})")

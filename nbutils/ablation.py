@@ -96,11 +96,12 @@ def flat_index(hidden_widths: Sequence[int], layer: int | Tensor, neuron: int | 
 def unflatten(hidden_widths: Sequence[int], flat: int | Tensor) -> tuple[Tensor, Tensor]:
     """Inverse of :func:`flat_index`: ``(layer, neuron)`` of each flat index."""
     flat = torch.as_tensor(flat).contiguous()
-    ends = torch.tensor(hidden_widths, device=flat.device).cumsum(0)
+    widths = torch.tensor(hidden_widths, device=flat.device)
+    ends = widths.cumsum(0)
     if ((flat < 0) | (flat >= ends[-1])).any():
         raise ValueError(f"flat indices must lie in 0..{int(ends[-1]) - 1}")
     layer = torch.bucketize(flat, ends, right=True)
-    return layer, flat - (ends[layer] - ends.diff(prepend=ends.new_zeros(1))[layer])
+    return layer, flat - (ends - widths)[layer]         # minus the first flat index of its layer
 
 
 def source_layers(hidden_widths: Sequence[int], order: Tensor) -> Tensor:

@@ -106,6 +106,18 @@ def ks_gap(random_a: ArrayLike, random_b: ArrayLike, k: int,
     return Gap(k, mg, float(_st.ks_2samp(x, y, method="exact").pvalue), n, test)
 
 
+def wilcoxon_floor(n_seeds: int) -> float:
+    """The smallest p :func:`mean_gap` can give with ``n_seeds`` seeds (all differences of one
+    sign, no ties): no ordering can be significant below it."""
+    ordered = 0.5 + 1e-3 * np.arange(1, n_seeds + 1)[:, None]
+    return mean_gap(ordered, np.full((n_seeds, 1), 0.5), 0).p
+
+
+def ks_floor(n_seeds: int) -> float:
+    """The smallest p :func:`ks_gap` can give for two groups of ``n_seeds`` (fully separated)."""
+    return ks_gap(np.ones((n_seeds, 1)), np.zeros((n_seeds, 1)), 0).p
+
+
 def format_gap(gap: Gap) -> str:
     """The paper's notation, e.g. "MG@80 = 21.9, p = 7.56e-10".
 

@@ -139,3 +139,14 @@ BAD = [
 def test_bad_input_raises_value_error_naming_argument(name, call):
     with pytest.raises(ValueError, match=rf"\b{name}\b"):
         call(curves(seeds=4, k_max=10))
+
+
+def test_floors_are_the_smallest_p_the_seeds_allow():
+    from nbutils.stats import ks_floor, wilcoxon_floor
+    assert wilcoxon_floor(8) == pytest.approx(0.0117, abs=1e-4)
+    assert wilcoxon_floor(3) > 0.05 > wilcoxon_floor(5)
+    assert ks_floor(8) == pytest.approx(2 / 12870)      # 2 / C(16, 8), exact two-sided
+    rng = np.random.default_rng(0)
+    for _ in range(20):   # no sample of 8 paired differences gets below the floor
+        a, b = rng.random((8, 1)), rng.random((8, 1))
+        assert st.mean_gap(a, b, 0).p >= wilcoxon_floor(8) - 1e-12
