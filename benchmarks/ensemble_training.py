@@ -9,13 +9,20 @@ each in a fresh child process (so that its peak memory is its own):
 
 It prints wall times, steps/s, peak memory, the ratio, and the model FLOP/s of the ensemble step
 next to the FLOP/s of a plain ``torch.bmm`` of the first layer's size on the same machine.
-Usage: ``python benchmarks/ensemble_training.py [--steps 300] [--nets 50] [--device auto]``.
+The ensemble and the bmm reference are timed alternately in the same process, ``--repeats``
+times each, and their medians are compared, so a machine whose speed drifts during the run
+(a shared virtual machine) affects both alike. The ensemble's wall time covers the whole
+``train_ensemble`` call (building 50 networks included); its step FLOP/s uses the time of the
+training loop alone (``TrainHistory.seconds``: the steps, their data and the epoch orders).
+Usage: ``python benchmarks/ensemble_training.py [--steps 300] [--nets 50] [--repeats 3]
+[--device auto]``.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -52,17 +59,24 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def ensemble_phase(nets, steps, device_name, out):
+def ensemble_phase(nets, steps, repeats, device_name, out):
     device = resolve_device(device_name)
     x, y, what = _data(device)
     cfg = make_config("mnist", "relu", "none", epochs=100)
     seeds = list(range(1, nets + 1))
     train_ensemble(cfg, seeds, x, y, device=device, max_steps=10)  # warm-up: compile, caches
-    _sync(device)
-    t = time.perf_counter()
-    train_ensemble(cfg, seeds, x, y, device=device, max_steps=steps)
-    _sync(device)
-    out.put({"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(device), "data": what})
+    walls, loops, bmms = [], [], []
+    for _ in range(repeats):
+        bmms.append(bmm_flops(nets, device))
+        _sync(device)
+        t = time.perf_counter()
+        _, history = train_ensemble(cfg, seeds, x, y, device=device, max_steps=steps)
+        _sync(device)
+        walls.append(time.perf_counter() - t)
+        loops.append(history.seconds)
+    out.put({"seconds": statistics.median(walls), "loop_seconds": statistics.median(loops),
+             "bmm_flops": statistics.median(bmms), "all_seconds": walls, "all_bmm": bmms,
+             "peak_mb": _peak_mb(device), "data": what})
 
 
 def loop_phase(nets, steps, device_name, out):
@@ -116,13 +130,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--nets", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
+    for name in ("steps", "nets", "repeats"):
+        if getattr(args, name) <= 0:
+            ap.error(f"--{name} must be a positive integer")
     device = resolve_device(args.device)
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    ens = run_child(ensemble_phase, args.nets, args.steps, args.device)
+    ens = run_child(ensemble_phase, args.nets, args.steps, args.repeats, args.device)
     loop = run_child(loop_phase, args.nets, args.steps, args.device)
     print(f"data: {ens['data']}; {args.nets} nets x {args.steps} steps at batch 32")
+    print("ensemble wall times of the repeats: "
+          + ", ".join(f"{t:.2f} s" for t in ens["all_seconds"]) + " (median below)")
     for name, r in (("ensemble", ens), ("per-network loop", loop)):
         print(f"{name:>17}: {r['seconds']:8.2f} s  {args.steps / r['seconds']:8.1f} steps/s "
               f"(of all {args.nets} nets)  peak memory {r['peak_mb']:8.0f} MB")
@@ -130,11 +150,16 @@ def main():
     print(f"ratio (loop / ensemble): {ratio:.1f}x")
     widths = make_config("mnist", "relu", "none").architecture.widths
     step_flops = args.nets * 32 * train_flops_per_sample(widths)
-    ens_rate = step_flops * args.steps / ens["seconds"]
-    bmm_rate = bmm_flops(args.nets, device)
-    print(f"ensemble step: {ens_rate / 1e9:.1f} GFLOP/s (model FLOPs: 4 per weight and sample in "
-          f"layer 1, 6 elsewhere); plain bmm (nets,32,784)x(nets,784,100): "
-          f"{bmm_rate / 1e9:.1f} GFLOP/s; step/bmm = {100 * ens_rate / bmm_rate:.0f} %")
+    step_rate = step_flops * args.steps / ens["loop_seconds"]
+    wall_rate = step_flops * args.steps / ens["seconds"]
+    bmm_rate = ens["bmm_flops"]
+    print(f"ensemble step: {1000 * ens['loop_seconds'] / args.steps:.1f} ms, "
+          f"{step_rate / 1e9:.1f} GFLOP/s (model FLOPs: 4 per weight and sample in layer 1, "
+          f"6 elsewhere; {wall_rate / 1e9:.1f} GFLOP/s over the whole call)")
+    print(f"plain bmm (nets,32,784)x(nets,784,100): {bmm_rate / 1e9:.1f} GFLOP/s (repeats: "
+          + ", ".join(f"{r / 1e9:.1f}" for r in ens["all_bmm"]) + ")")
+    print(f"step/bmm = {100 * step_rate / bmm_rate:.0f} % "
+          f"(whole call/bmm = {100 * wall_rate / bmm_rate:.0f} %)")
 
 
 if __name__ == "__main__":

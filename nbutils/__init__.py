@@ -14,4 +14,4 @@ Modules, one job each:
 - ``stats``     mean gaps, Wilcoxon and Kolmogorov-Smirnov p-values
 - ``plots``     the paper's figures
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -49,7 +49,9 @@ def build_reference_mlp(widths: Sequence[int], activation: str, seed: int, *,
                          f"({n_hidden})")
     layers: list[nn.Module] = []
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        # Seed only the CPU generator that nn.Linear's initialisation draws from
+        # (torch.manual_seed would also queue a CUDA seeding, costly when repeated 50 times).
+        torch.default_generator.manual_seed(seed)
         for l in range(n_hidden):
             layers.append(nn.Linear(widths[l], widths[l + 1]))
             if batch_norm:
@@ -59,6 +61,32 @@ def build_reference_mlp(widths: Sequence[int], activation: str, seed: int, *,
                 layers.append(nn.Dropout(dropout[l]))
         layers.append(nn.Linear(widths[-2], widths[-1]))
     return nn.Sequential(*layers)
+
+
+class BatchedAffine(torch.autograd.Function):
+    """``h W_l + b_l`` for every member (``h`` ``(M, B, n_in)``; ``weight_t`` ``(M, n_out, n_in)``,
+    the stored layout; ``bias`` ``(M, 1, n_out)``), with a backward that writes the weight
+    gradient directly in the stored layout.
+
+    Through ``baddbmm`` on the transposed view, autograd would compute the gradient of the view,
+    ``h^T g`` ``(M, n_in, n_out)``, and copy it transposed into a new ``(M, n_out, n_in)`` tensor
+    for the parameter: a strided copy of all weights in every step that took a third of the
+    training step on a 2-core CPU. Here ``g^T h`` is one ``bmm`` whose result autograd hands to
+    the optimizer as it is.
+    """
+
+    @staticmethod
+    def forward(ctx, h: Tensor, weight_t: Tensor, bias: Tensor) -> Tensor:
+        ctx.save_for_backward(h, weight_t)
+        return torch.baddbmm(bias, h, weight_t.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        h, weight_t = ctx.saved_tensors
+        grad_h = torch.bmm(grad, weight_t) if ctx.needs_input_grad[0] else None
+        grad_w = torch.bmm(grad.transpose(1, 2), h) if ctx.needs_input_grad[1] else None
+        grad_b = grad.sum(dim=1, keepdim=True) if ctx.needs_input_grad[2] else None
+        return grad_h, grad_w, grad_b
 
 
 class EnsembleMLP(nn.Module):
@@ -173,7 +201,7 @@ class EnsembleMLP(nn.Module):
         """Pre-activation ``h W_l + b_l`` of layer ``l+1``; ``h`` is ``(M, B, n)`` or shared ``(B, n)``."""
         if h.dim() == 2:
             return torch.matmul(h, self.weights[l]) + self.biases[l]
-        return torch.baddbmm(self.biases[l], h, self.weights[l])
+        return BatchedAffine.apply(h, self.weight_t[l], self.biases[l])
 
     def normalize(self, z: Tensor, l: int) -> Tensor:
         """Batch norm of hidden layer ``l`` (batch statistics in training, running ones in eval)."""

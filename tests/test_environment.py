@@ -68,3 +68,15 @@ def test_environment_yml_installs_the_project_and_matching_python():
 def test_torch_is_the_ordinary_wheel_not_a_local_cpu_build():
     deps = pins(pyproject()["project"]["dependencies"], "pyproject.toml")
     assert "+" not in deps["torch"] and "+" not in deps["torchvision"]
+
+
+def test_package_version_is_the_one_in_pyproject():
+    """nbutils.__version__ is part of every cache key: it must not drift from the package's."""
+    import nbutils
+    assert nbutils.__version__ == pyproject()["project"]["version"]
+
+
+def test_package_data_folder_is_listed():
+    """The trusted checksums ship as a package (setuptools warns about unlisted data folders)."""
+    assert "nbutils.checksums" in pyproject()["tool"]["setuptools"]["packages"]
+    assert (ROOT / "nbutils" / "checksums" / "SHA256SUMS").is_file()
