@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .config import get_profile
 from .stats import Gap, format_gap
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable")
@@ -112,8 +113,10 @@ def scale_note(profile: str, seed_counts: Iterable[int], p_floor: float | None =
     """How a run differs in scale from the paper, for the "why they differ" column."""
     seeds = " or ".join(str(n) for n in sorted(set(seed_counts)))
     floor = "" if p_floor is None else f" (p cannot fall below {p_floor:.2g})"
-    return {"ci": f"ci profile: {seeds} seeds{floor}, one training epoch on 2048 images, "
-                  "1000 validation and 1000 test images",
+    ci = get_profile("ci")
+    return {"ci": f"ci profile: {seeds} seeds{floor}, {ci.epochs} training epoch(s) on "
+                  f"{ci.limit_train} images, {ci.limit_val} validation and {ci.limit_test} test "
+                  "images",
             "quick": f"quick profile: {seeds} seeds instead of 50 (less power)",
             "paper": "at the paper's scale; remaining differences: our epochs (the paper gives "
                      "only 8-30) and training details the paper does not state"}[profile]

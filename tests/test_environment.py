@@ -71,9 +71,10 @@ def test_torch_is_the_ordinary_wheel_not_a_local_cpu_build():
 
 
 def test_package_version_is_the_one_in_pyproject():
-    """nbutils.__version__ is part of every cache key: it must not drift from the package's."""
-    import nbutils
-    assert nbutils.__version__ == pyproject()["project"]["version"]
+    """nbutils.__version__ is part of every cache key: it is the package's only version."""
+    assert "version" not in pyproject()["project"]
+    assert "version" in pyproject()["project"]["dynamic"]
+    assert pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "nbutils.__version__"}
 
 
 def test_package_data_folder_is_listed():
