@@ -30,7 +30,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nbutils.ablation import ablation_curve, naive_ablation_curve, order_by, random_orders  # noqa: E402
+from nbutils.ablation import ablation_curve, naive_ablation_curve  # noqa: E402
+from nbutils.orderings import order_by, random_orders  # noqa: E402
 from nbutils.config import make_config  # noqa: E402
 from nbutils.data import load_dataset  # noqa: E402
 from nbutils.ensemble import EnsembleMLP  # noqa: E402

@@ -43,9 +43,10 @@ import torch
 from torch import Tensor
 from torch.nn.functional import one_hot
 
+from . import checks
 from .ensemble import BN_EPS, EnsembleMLP
 
-ABLATION_VALUES = ("zero", "mean")
+ABLATION_VALUES: tuple[str, ...] = ("zero", "mean")  # claim S6; explicit values also allowed
 # Samples per chunk of the incremental sweep: about this many float64 elements in ``u``. On the
 # 2-core development CPU, 100 samples x 50 members x 100 neurons (4 MB) ran fastest. The layers
 # below the ablated one are computed for OUTER times as many samples at once (bigger products).
@@ -55,32 +56,7 @@ _OUTER = 8
 Values = str | Tensor | Sequence[Tensor]
 
 
-# ------------------------------------------------------------------------------ orderings
-def order_by(values: Tensor, descending: bool = False) -> Tensor:
-    """Ordering ``(M, n)`` that ablates neurons with the smallest (or largest) ``values`` first.
-
-    Ties are broken deterministically by neuron index, ascending, in both directions (a stable
-    sort), so equal values are ablated in index order.
-    """
-    values = torch.as_tensor(values)
-    if values.ndim != 2:
-        raise ValueError(f"values must have shape (M, n), got {tuple(values.shape)}")
-    if values.is_floating_point() and torch.isnan(values).any():
-        raise ValueError("values contains NaN; cannot rank neurons")
-    return torch.sort(values, dim=-1, descending=descending, stable=True).indices
-
-
-def random_orders(n_members: int, n: int, draws: int, seed: int) -> Tensor:
-    """``draws`` random orderings per member, ``(M, draws, n)``, reproducible from ``seed``."""
-    for name, value in (("n_members", n_members), ("n", n), ("draws", draws)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name}={value!r} must be a positive integer")
-    gen = torch.Generator().manual_seed(seed)
-    keys = torch.rand(n_members, draws, n, generator=gen, dtype=torch.float64)
-    return torch.argsort(keys, dim=-1, stable=True)
-
-
-# ------------------------------------------------------------------ whole-network indexing
+# ------------------------------------------------------------------------------ indexing
 def flat_index(hidden_widths: Sequence[int], layer: int | Tensor, neuron: int | Tensor) -> Tensor:
     """Index of neuron ``neuron`` of hidden layer ``layer`` (0-based) among all hidden neurons,
     counted layer 0 first: ``flat = sum(hidden_widths[:layer]) + neuron``."""
@@ -218,9 +194,7 @@ def _plans(model: EnsembleMLP, layer: int | None, order: Tensor, values: Values,
 def _layer_plans(model: EnsembleMLP, layer: int, order: Tensor, values: Values,
                  x_train: Tensor | None) -> list[_Plan]:
     H = model.n_hidden
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < H:
-        raise ValueError(f"layer={layer!r} is out of range: allowed 0..{H - 1} (0-based hidden "
-                         f"layer index; layer=0 is the paper's layer 1)")
+    checks.index(layer, H, "layer", "0-based hidden layer index; layer=0 is the paper's layer 1")
     n = model.hidden_widths[layer]
     orders = _check_order(model, order, n, f"hidden layer {layer} has {n} neurons")
     vals = _check_values(model, values, x_train)
@@ -380,8 +354,7 @@ def _sweep(model: EnsembleMLP, x: Tensor, plans: list[_Plan], grid: list[int],
     the reference in that dtype instead of the engine."""
     if chunk is None:
         chunk = max(32, _WORK_ELEMENTS // (model.n_members * max(model.widths[1:])))
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk <= 0:
-        raise ValueError(f"chunk={chunk!r} must be a positive integer")
+    checks.positive_int(chunk, "chunk")
     if naive is not None:
         reference = copy.deepcopy(model).to(naive).eval()
         for start in range(0, x.shape[0], chunk * _OUTER):

@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field, replace
 
-ACTIVATIONS: tuple[str, ...] = ("relu", "sigmoid")
+from .activations import ACTIVATIONS
+from .checks import choice, positive_int
+from .datasets import DATASETS, get_dataset
+
 REGULARIZERS: tuple[str, ...] = ("none", "l2", "dropout", "bn_dropout")
 REGULARIZER_LABELS: dict[str, str] = {
     "none": "no regularization",
@@ -34,6 +37,18 @@ class Architecture:
     dropout: tuple[float, ...]  # Dropout probability per hidden layer (claim S2)
     momentum: float             # RMSprop momentum (claim S3)
     paper_seeds: int            # claim S4
+    display: str = ""           # panel titles; default: the dataset's display name
+
+    def __post_init__(self):
+        choice(self.dataset, DATASETS, f"Architecture({self.name!r}).dataset")
+        if self.input_dim != get_dataset(self.dataset).input_dim:
+            raise ValueError(f"Architecture({self.name!r}): input_dim={self.input_dim} does not "
+                             f"match {self.dataset} ({get_dataset(self.dataset).input_dim})")
+
+    @property
+    def title(self) -> str:
+        """How figures name the network: ``"small FashionMNIST"``, ``"MNIST"``."""
+        return self.display or get_dataset(self.dataset).display
 
     @property
     def widths(self) -> tuple[int, ...]:
@@ -50,13 +65,15 @@ ARCHITECTURES: dict[str, Architecture] = {
     for a in (
         Architecture("mnist", "mnist", 784, (100, 100), 10, (0.3, 0.4), 0.01, 50),
         Architecture("fashionmnist", "fashionmnist", 784, (100, 100), 10, (0.3, 0.4), 0.01, 50),
-        Architecture("fashionmnist_small", "fashionmnist", 784, (20, 20), 10, (0.3, 0.4), 0.01, 50),
+        Architecture("fashionmnist_small", "fashionmnist", 784, (20, 20), 10, (0.3, 0.4), 0.01, 50,
+                     display="small FashionMNIST"),
         Architecture("cifar10", "cifar10", 3072, (250, 500, 250, 500), 10,
                      (0.2, 0.4, 0.2, 0.4), 0.1, 35),
         Architecture("cifar10_funnel", "cifar10", 3072, (1000, 750, 500, 250), 10,
-                     (0.2, 0.4, 0.2, 0.4), 0.1, 35),
+                     (0.2, 0.4, 0.2, 0.4), 0.1, 35, display="Funnel CIFAR-10"),
         # Technical note on pruning (claim P1): 784-200-200-10, sigmoid, Adam, L2.
-        Architecture("pruning", "mnist", 784, (200, 200), 10, (0.3, 0.4), 0.0, 50),
+        Architecture("pruning", "mnist", 784, (200, 200), 10, (0.3, 0.4), 0.0, 50,
+                     display="MNIST 784-200-200-10"),
     )
 }
 
@@ -113,26 +130,19 @@ class TrainConfig:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
 
 
-def _check_choice(value: object, allowed: tuple[str, ...] | list[str], parameter: str) -> str:
-    if not isinstance(value, str) or value.lower() not in allowed:
-        raise ValueError(f"{parameter}={value!r} is not allowed; choose one of {list(allowed)}")
-    return value.lower()
-
-
 def make_config(arch: str, activation: str, regularizer: str, *,
                 epochs: int | None = None) -> TrainConfig:
     """The paper's training configuration for one architecture, activation and regularizer.
 
     ``epochs`` overrides the registry (a profile may shorten training, e.g. ``ci``).
     """
-    arch = _check_choice(arch, tuple(ARCHITECTURES), "arch")
-    activation = _check_choice(activation, ACTIVATIONS, "activation")
-    regularizer = _check_choice(regularizer, REGULARIZERS, "regularizer")
+    arch = choice(arch, ARCHITECTURES, "arch")
+    activation = choice(activation, ACTIVATIONS, "activation")
+    regularizer = choice(regularizer, REGULARIZERS, "regularizer")
     a = ARCHITECTURES[arch]
     if epochs is None:
         epochs = EPOCHS[(arch, regularizer)]
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-        raise ValueError(f"epochs={epochs!r} must be a positive integer")
+    epochs = positive_int(epochs, "epochs")
     cfg = TrainConfig(
         arch=arch, activation=activation, regularizer=regularizer, epochs=epochs,
         momentum=a.momentum,
@@ -191,7 +201,7 @@ PROFILE_REGISTRY: dict[str, Profile] = {
 
 def get_profile(name: str) -> Profile:
     """The profile called ``name`` (one of ``ci``, ``quick``, ``paper``)."""
-    return PROFILE_REGISTRY[_check_choice(name, PROFILES, "profile")]
+    return PROFILE_REGISTRY[choice(name, PROFILES, "profile")]
 
 
 def profile_config(profile: Profile | str, arch: str, activation: str,
@@ -228,6 +238,4 @@ def all_chapter_configs() -> list[tuple[str, str, str]]:
 
 def seed_list(n_seeds: int) -> list[int]:
     """Seeds 1..n (member i of an ensemble is the network trained with seed i+1)."""
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds <= 0:
-        raise ValueError(f"seeds={n_seeds!r} must be a positive integer (number of seeds)")
-    return list(range(1, n_seeds + 1))
+    return list(range(1, positive_int(n_seeds, "seeds", "number of seeds") + 1))

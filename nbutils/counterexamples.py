@@ -29,9 +29,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import ablation
+from . import ablation, checks
 from .ensemble import EnsembleMLP
 from .measures import MEASURES, NeuronMeasures, joint_mutual_information, neuron_measures, one_bit
+from .orderings import measure_orders
 
 # Validation (= test) set size per profile: the examples are tiny, only the sample noise shrinks.
 SAMPLES = {"ci": 400, "quick": 2000, "paper": 4000}
@@ -119,15 +120,13 @@ def explicit_mlp(layers: Sequence[tuple[Sequence[Sequence[float]], Sequence[floa
 
 
 def _generator(number: int, seed: int) -> torch.Generator:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    checks.non_negative_int(seed, "seed")
     return torch.Generator().manual_seed(1000 * number + seed)
 
 
 def _check_n(n: int, multiple: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 4 * multiple or n % multiple:
-        raise ValueError(f"n={n!r} must be an integer multiple of {multiple}, at least "
-                         f"{4 * multiple}")
+    if not checks.is_int(n) or n < 4 * multiple or n % multiple:
+        raise checks.fail("n", n, f"an integer multiple of {multiple}, at least {4 * multiple}")
 
 
 def _balanced(n: int, k: int, gen: torch.Generator) -> Tensor:
@@ -302,10 +301,7 @@ def spectrum_cover_order(spectrum: Tensor) -> Tensor:
 
 def information_orders(meas: NeuronMeasures) -> dict[str, Tensor]:
     """``entropy-low``, ``entropy-high``, ..., ``kl-high`` orderings and ``spectrum-cover``."""
-    orders = {}
-    for name in MEASURES:
-        orders[f"{name}-low"] = ablation.order_by(meas[name], descending=False)
-        orders[f"{name}-high"] = ablation.order_by(meas[name], descending=True)
+    orders = measure_orders(meas)
     orders["spectrum-cover"] = spectrum_cover_order(meas.spectrum)
     return orders
 

@@ -5,7 +5,7 @@ Where the data comes from:
 - ``NBUTILS_DATA`` set (non-empty): it names a local torchvision-layout folder
   (``MNIST/raw/*``, ``FashionMNIST/raw/*``, ``cifar-10-batches-py/*``, e.g. built by
   ``shared/data/prepare.sh DEST``). Nothing is downloaded, and every file a dataset needs is
-  checked against the trusted sha256 list ``nbutils/checksums/SHA256SUMS`` before it is read.
+  checked against the trusted sha256 of its entry in :mod:`nbutils.datasets` before it is read.
   CIFAR-10 files may instead match torchvision's own md5s (the original batches).
 - ``NBUTILS_DATA`` unset: torchvision downloads into ``$XDG_CACHE_HOME/nbutils/data``
   (default ``~/.cache/nbutils/data``) with its own md5 checks.
@@ -23,8 +23,8 @@ torchvision's CHW order); labels are int64.
 from __future__ import annotations
 
 import hashlib
-import numbers
 import os
+from fractions import Fraction
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -34,22 +34,12 @@ from torch import Tensor
 from torchvision import datasets
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-DATASETS: tuple[str, ...] = ("mnist", "fashionmnist", "cifar10")
+from .checks import optional_positive_int
+from .datasets import (DATASETS, get_dataset, normalize_dataset_name,  # noqa: F401 (re-exported)
+                       trusted_sha256)
+
 SPLIT_SEED: int = 8020  # never change: it fixes the train/validation split and every fingerprint
 ENV_VAR = "NBUTILS_DATA"
-CHECKSUM_FILE = Path(__file__).parent / "checksums" / "SHA256SUMS"
-
-CLASS_NAMES: dict[str, tuple[str, ...]] = {
-    "mnist": tuple(str(digit) for digit in range(10)),
-    "fashionmnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-    "cifar10": ("airplane", "automobile", "bird", "cat", "deer",
-                "dog", "frog", "horse", "ship", "truck"),
-}
-
-_FOLDER = {"mnist": "MNIST/raw", "fashionmnist": "FashionMNIST/raw", "cifar10": "cifar-10-batches-py"}
-_DISPLAY = {"mnist": "MNIST", "fashionmnist": "FashionMNIST", "cifar10": "CIFAR-10"}
-_TORCHVISION_MNIST = {"mnist": datasets.MNIST, "fashionmnist": datasets.FashionMNIST}
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -58,15 +48,6 @@ class DataNotFoundError(FileNotFoundError):
 
 class DataCorruptError(ValueError):
     """A data file does not match its trusted checksum (truncated, modified or wrong file)."""
-
-
-def normalize_dataset_name(name: str) -> str:
-    """Canonical dataset name: lower case without ``-``, ``_`` or spaces; ValueError if unknown."""
-    key = "".join(ch for ch in str(name).lower() if ch not in "-_ ")
-    if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; allowed names: {', '.join(DATASETS)} "
-                         "(case and the characters '-', '_', ' ' are ignored)")
-    return key
 
 
 def _cache_root() -> Path:
@@ -84,18 +65,6 @@ def data_root() -> tuple[Path, bool]:
     return _cache_root(), False
 
 
-@lru_cache(maxsize=1)
-def _trusted_sha256() -> dict[str, str]:
-    """The trusted list shipped with the package: relative path -> sha256."""
-    sums = {}
-    for line in CHECKSUM_FILE.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            digest, rel = line.split(maxsplit=1)
-            sums[rel.lstrip("*")] = digest.lower()
-    return sums
-
-
 def _torchvision_md5(rel: str) -> str | None:
     """torchvision's md5 of an original CIFAR-10 file, None for other files."""
     cifar = datasets.CIFAR10
@@ -106,9 +75,8 @@ def _torchvision_md5(rel: str) -> str | None:
 
 
 def expected_files(name: str) -> list[str]:
-    """Files (relative to the data root) that a dataset needs, as in the trusted list."""
-    prefix = _FOLDER[normalize_dataset_name(name)] + "/"
-    return [rel for rel in _trusted_sha256() if rel.startswith(prefix)]
+    """Files (relative to the data root) that a dataset needs, as in its registry entry."""
+    return get_dataset(name).files
 
 
 @lru_cache(maxsize=64)
@@ -128,7 +96,7 @@ def _is_trusted(root: Path, rel: str) -> bool:
     path = root / rel
     if not path.is_file():
         return False
-    if _digest(path, "sha256") == _trusted_sha256()[rel]:
+    if _digest(path, "sha256") == trusted_sha256()[rel]:
         return True
     md5 = _torchvision_md5(rel)
     return md5 is not None and _digest(path, "md5") == md5
@@ -136,7 +104,7 @@ def _is_trusted(root: Path, rel: str) -> bool:
 
 def _not_found_message(root: Path, name: str, missing: list[str]) -> str:
     files = expected_files(name)
-    lines = [f"{_DISPLAY[name]} data not found in {root} ({ENV_VAR}={root} is set, so nothing is "
+    lines = [f"{get_dataset(name).display} data not found in {root} ({ENV_VAR}={root} is set, so nothing is "
              f"downloaded). {len(missing)} of these {len(files)} expected files, relative to that "
              "folder, are missing:"]
     lines += [f"    {rel}{'    <- missing' if rel in missing else ''}" for rel in files]
@@ -157,8 +125,8 @@ def _verify_local(root: Path, name: str) -> None:
             also = " (nor torchvision's md5 of the original)" if _torchvision_md5(rel) else ""
             raise DataCorruptError(
                 f"{path} ({rel}) is corrupt or truncated: size {path.stat().st_size} bytes, "
-                f"sha256 {_digest(path, 'sha256')}, expected {_trusted_sha256()[rel]}{also} "
-                f"from {CHECKSUM_FILE.name}. Rebuild it with /path/to/shared/data/prepare.sh.")
+                f"sha256 {_digest(path, 'sha256')}, expected {trusted_sha256()[rel]}{also} "
+                f"(nbutils.datasets). Rebuild it with /path/to/shared/data/prepare.sh.")
 
 
 class _TrustedCIFAR10(datasets.CIFAR10):
@@ -180,11 +148,11 @@ def _read_split(name: str, root: Path, train: bool, offline: bool) -> tuple[Tens
         chw = ds.data.transpose(0, 3, 1, 2)  # torchvision made HWC; back to the stored CHW
         return torch.from_numpy(chw.reshape(len(chw), -1)), torch.tensor(ds.targets)
     if offline:  # read exactly the verified files (torchvision may prefer a legacy processed/)
-        prefix = _FOLDER[name] + ("/train" if train else "/t10k")
+        prefix = get_dataset(name).folder + ("/train" if train else "/t10k")
         images = read_image_file(str(root / f"{prefix}-images-idx3-ubyte"))
         labels = read_label_file(str(root / f"{prefix}-labels-idx1-ubyte"))
     else:
-        ds = _TORCHVISION_MNIST[name](str(root), train=train, download=True)
+        ds = get_dataset(name).torchvision_class(str(root), train=train, download=True)
         images, labels = ds.data, ds.targets
     return images.reshape(len(images), -1).contiguous(), labels.long()
 
@@ -217,10 +185,11 @@ def clear_memo() -> None:
     _digest_of.cache_clear()
 
 
-def split_indices(n: int) -> tuple[Tensor, Tensor]:
-    """The fixed split of range(n): (train, validation) indices, n - n // 5 and n // 5 of them."""
+def split_indices(n: int, val_fraction: float = 0.2) -> tuple[Tensor, Tensor]:
+    """The fixed split of range(n): (train, validation) indices; the validation part has
+    ``floor(n * val_fraction)`` of them (n // 5 for the paper's 20 %)."""
     perm = torch.randperm(n, generator=torch.Generator(device="cpu").manual_seed(SPLIT_SEED))
-    n_val = n // 5
+    n_val = int(n * Fraction(val_fraction).limit_denominator(1000))  # exact: n // 5 for 0.2
     return perm[: n - n_val], perm[n - n_val:]
 
 
@@ -251,12 +220,6 @@ class DataSplits:
                 f"{self.x_train.device}, fingerprint {self.fingerprint[:12]})")
 
 
-def _check_limit(param: str, value: object) -> int | None:
-    if value is None or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0):
-        return None if value is None else int(value)
-    raise ValueError(f"{param} must be a positive int or None, got {value!r}")
-
-
 def _fingerprint(raw: _Raw, train_idx: Tensor, val_idx: Tensor, n_test: int) -> str:
     digest = hashlib.sha256(f"nbutils.data v1, float32 = uint8 / 255 | {raw.digest}".encode())
     for idx in (train_idx, val_idx):
@@ -275,9 +238,9 @@ def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: 
                  limit_val: int | None = None, limit_test: int | None = None) -> DataSplits:
     """Load a dataset with the paper's split; ``limit_*`` keep the first n of each split."""
     name = normalize_dataset_name(name)
-    limit_train = _check_limit("limit_train", limit_train)
-    limit_val = _check_limit("limit_val", limit_val)
-    limit_test = _check_limit("limit_test", limit_test)
+    limit_train = optional_positive_int(limit_train, "limit_train", "or None for all")
+    limit_val = optional_positive_int(limit_val, "limit_val", "or None for all")
+    limit_test = optional_positive_int(limit_test, "limit_test", "or None for all")
     device = torch.device(device)
     root, offline = data_root()
     if offline:
@@ -288,13 +251,14 @@ def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: 
         if offline:
             raise
         raise DataNotFoundError(
-            f"could not get {_DISPLAY[name]} into {root} ({err}). Without internet, build a local "
+            f"could not get {get_dataset(name).display} into {root} ({err}). Without internet, build a local "
             f"copy with /path/to/shared/data/prepare.sh DEST and set {ENV_VAR}=DEST.") from err
-    train_idx, val_idx = split_indices(len(raw.y_train))
+    spec = get_dataset(name)
+    train_idx, val_idx = split_indices(len(raw.y_train), spec.val_fraction)
     train_idx, val_idx = train_idx[:limit_train], val_idx[:limit_val]
     n_test = len(raw.y_test[:limit_test])
     return DataSplits(
-        name=name, n_classes=len(CLASS_NAMES[name]), input_dim=raw.x_train.shape[1],
+        name=name, n_classes=spec.n_classes, input_dim=raw.x_train.shape[1],
         x_train=_as_float(raw.x_train[train_idx], device), y_train=raw.y_train[train_idx].to(device),
         x_val=_as_float(raw.x_train[val_idx], device),
         y_val=raw.y_train[val_idx].to(device),

@@ -18,19 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .config import ACTIVATIONS, TrainConfig
+from .activations import get_activation
+from .checks import positive_int
+from .config import TrainConfig
 
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
-
-
-def activation_fn(name: str):
-    """The hidden-layer nonlinearity ``sigma`` of Eq. (1)."""
-    if name == "relu":
-        return torch.relu
-    if name == "sigmoid":
-        return torch.sigmoid
-    raise ValueError(f"activation={name!r} is not allowed; choose one of {list(ACTIVATIONS)}")
 
 
 def build_reference_mlp(widths: Sequence[int], activation: str, seed: int, *,
@@ -40,9 +33,8 @@ def build_reference_mlp(widths: Sequence[int], activation: str, seed: int, *,
     Layout per hidden layer: ``Linear, [BatchNorm1d], ReLU|Sigmoid, [Dropout]``; then ``Linear``.
     The global RNG is left untouched (the seed is applied inside ``fork_rng``).
     """
-    activation_fn(activation)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed <= 0:
-        raise ValueError(f"seed={seed!r} must be a positive integer")
+    act = get_activation(activation)
+    positive_int(seed, "seed")
     n_hidden = len(widths) - 2
     if dropout and len(dropout) != n_hidden:
         raise ValueError(f"dropout={tuple(dropout)} needs one probability per hidden layer "
@@ -56,7 +48,7 @@ def build_reference_mlp(widths: Sequence[int], activation: str, seed: int, *,
             layers.append(nn.Linear(widths[l], widths[l + 1]))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(widths[l + 1], eps=BN_EPS, momentum=BN_MOMENTUM))
-            layers.append(nn.ReLU() if activation == "relu" else nn.Sigmoid())
+            layers.append(act.module())
             if dropout:
                 layers.append(nn.Dropout(dropout[l]))
         layers.append(nn.Linear(widths[-2], widths[-1]))
@@ -101,9 +93,8 @@ class EnsembleMLP(nn.Module):
     def __init__(self, widths: Sequence[int], activation: str, n_members: int, *,
                  dropout: Sequence[float] = (), batch_norm: bool = False):
         super().__init__()
-        activation_fn(activation)
-        if n_members <= 0:
-            raise ValueError(f"n_members={n_members!r} must be positive")
+        self._sigma = get_activation(activation).fn
+        positive_int(n_members, "n_members")
         self.widths = tuple(int(w) for w in widths)
         self.activation = activation
         self.n_members = n_members
@@ -126,7 +117,6 @@ class EnsembleMLP(nn.Module):
             for l, n in enumerate(self.hidden_widths):
                 self.register_buffer(f"running_mean_{l}", torch.zeros(M, 1, n))
                 self.register_buffer(f"running_var_{l}", torch.ones(M, 1, n))
-        self._sigma = activation_fn(activation)
 
     # ----------------------------------------------------------------------------- structure
     @property

@@ -15,39 +15,28 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
 
-MEASURES = ("entropy", "mi", "kl")
-MEASURE_LABELS = {"entropy": "Entropy", "mi": "Mutual information", "kl": "KL selectivity"}
-ACTIVATIONS = ("relu", "sigmoid")
+from . import checks
+from .activations import get_activation
+
 SCHEMES = ("one_bit", "uniform", "quantile")
-THRESHOLDS = {"relu": 0.0, "sigmoid": 0.5}  # Sec. V intro: one-bit quantizer thresholds
 
 
 # ---------------------------------------------------------------- input checks
 def _check_acts(acts: torch.Tensor) -> torch.Tensor:
-    acts = torch.as_tensor(acts)
-    if acts.ndim != 3:
-        raise ValueError(f"acts must have shape (M, N, n), got ndim={acts.ndim}")
-    if not acts.is_floating_point():
-        raise ValueError(f"acts must be a float tensor, got dtype {acts.dtype}")
+    acts = checks.tensor(acts, "acts", ndim=3, kind="float", shape="(M, N, n)")
     if acts.shape[1] == 0:
         raise ValueError("acts has N == 0 validation samples (empty validation set)")
-    if not torch.isfinite(acts).all():
-        raise ValueError("acts contains NaN or Inf")
-    return acts
+    return checks.tensor(acts, "acts", finite=True)
 
 
 def _check_n_bins(n_bins: int) -> None:
-    if int(n_bins) != n_bins or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
-
-
-def _check_activation(activation: str) -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if not checks.is_int(n_bins) or n_bins < 2:
+        raise checks.fail("n_bins", n_bins, "an integer >= 2")
 
 
 def _check_labels(labels: torch.Tensor, n_samples: int, n_classes: int | None) -> int:
@@ -84,9 +73,8 @@ def one_bit(acts: torch.Tensor, activation: str) -> torch.Tensor:
     Code 1 iff the output is strictly above the threshold (0 for ReLU, 0.5 for sigmoid); a value
     exactly at the threshold gets code 0, so a ReLU output of exactly 0 is "inactive" (Example 1).
     """
-    acts = _check_acts(acts)
-    _check_activation(activation)
-    return (acts > THRESHOLDS[activation]).long()
+    threshold = get_activation(activation).threshold
+    return (_check_acts(acts) > threshold).long()
 
 
 def uniform_bins(acts: torch.Tensor, n_bins: int) -> torch.Tensor:
@@ -127,7 +115,7 @@ def quantize(acts: torch.Tensor, activation: str, scheme: str = "one_bit",
 
     One-bit quantization (the paper's choice) requires n_bins == 2.
     """
-    _check_activation(activation)
+    get_activation(activation)
     _check_n_bins(n_bins)
     if scheme == "one_bit":
         if n_bins != 2:
@@ -137,7 +125,7 @@ def quantize(acts: torch.Tensor, activation: str, scheme: str = "one_bit",
         return uniform_bins(acts, n_bins)
     if scheme == "quantile":
         return quantile_bins(acts, n_bins)
-    raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    raise checks.fail("scheme", scheme, f"one of {list(SCHEMES)}")
 
 
 # ---------------------------------------------------------------- joint distribution, Eq. (2)
@@ -218,32 +206,81 @@ def kl_selectivity(counts: torch.Tensor) -> torch.Tensor:
     return specific_information(counts).nan_to_num(nan=0.0).amax(dim=-1)
 
 
+# ---------------------------------------------------------------- the registry of measures
 @dataclass(frozen=True)
-class NeuronMeasures:
-    """Per-neuron measures: entropy, mi, kl of shape (M, n); spectrum of shape (M, n, C)."""
+class Measure:
+    """One per-neuron importance measure: a function of the joint counts ``(..., |T|, C)``
+    returning ``(...)``, and how the book shows it (label, short name, colour)."""
 
-    entropy: torch.Tensor
-    mi: torch.Tensor
-    kl: torch.Tensor
-    spectrum: torch.Tensor
+    name: str
+    fn: Callable[[torch.Tensor], torch.Tensor]
+    label: str      # axis labels and table headers: "Mutual information"
+    short: str      # legends: "MI, high first"
+    color: str      # one colour per measure in every figure
+    equation: str   # where the paper defines it
+
+
+# The registry: adding a measure is one entry here (plus its tests). Everything else (the cache
+# keys, orderings, figures, chapters) reads this dict when it runs.
+MEASURES: dict[str, Measure] = {
+    m.name: m for m in (
+        Measure("entropy", entropy, "Entropy", "entropy", "tab:blue", "Eq. (3)"),
+        Measure("mi", mutual_information, "Mutual information", "MI", "tab:red", "Eq. (4)"),
+        Measure("kl", kl_selectivity, "KL selectivity", "KL selectivity", "tab:green",
+                "Eq. (5)"),
+    )
+}
+
+
+class NeuronMeasures(Mapping):
+    """Per-neuron measures: every registered measure ``(M, n)`` by name, and the specific
+    information ``spectrum`` ``(M, n, C)``; read as ``meas["mi"]`` or ``meas.mi``."""
+
+    def __init__(self, values: Mapping[str, torch.Tensor], spectrum: torch.Tensor):
+        self._values = {**values, "spectrum": spectrum}
 
     def __getitem__(self, name: str) -> torch.Tensor:
-        if name not in MEASURES + ("spectrum",):
-            raise KeyError(f"unknown measure {name!r}; choose from {MEASURES + ('spectrum',)}")
-        return getattr(self, name)
+        if name not in self._values:
+            raise KeyError(f"unknown measure {name!r}; choose from {list(self._values)}")
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> torch.Tensor:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def neuron_measures(acts: torch.Tensor, labels: torch.Tensor, activation: str,
                     scheme: str = "one_bit", n_bins: int = 2,
                     n_classes: int | None = None) -> NeuronMeasures:
-    """Quantize acts (M, N, n) and return Eqs. (3), (4), (5) and the spectrum for every neuron."""
+    """Quantize acts (M, N, n) and return every registered measure (Eqs. 3-5) and the spectrum.
+
+    Args:
+        acts: float outputs ``(M, N, n)`` of one layer on the validation set D.
+        labels: integer labels ``(N,)``.
+        activation: ``"relu"`` or ``"sigmoid"`` (sets the one-bit threshold).
+        scheme: a quantizer of :data:`SCHEMES`.
+        n_bins: number of quantizer bins ``|T|`` (2 for one bit).
+        n_classes: C; default ``max(labels) + 1``.
+
+    Returns:
+        :class:`NeuronMeasures`: each measure ``(M, n)`` in bits, the spectrum ``(M, n, C)``.
+    """
     acts = _check_acts(acts)
     _check_labels(labels, acts.shape[1], n_classes)
     codes = quantize(acts, activation, scheme, n_bins)
     counts = joint_counts(codes, labels, n_bins, n_classes)
-    spectrum = specific_information(counts)
-    return NeuronMeasures(entropy=entropy(counts), mi=mutual_information(counts),
-                          kl=spectrum.nan_to_num(nan=0.0).amax(dim=-1), spectrum=spectrum)
+    return NeuronMeasures({name: m.fn(counts) for name, m in MEASURES.items()},
+                          specific_information(counts))
 
 
 def joint_mutual_information(codes_a: torch.Tensor, codes_b: torch.Tensor, labels: torch.Tensor,

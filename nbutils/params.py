@@ -6,12 +6,14 @@ value received and what is allowed (instead of a traceback from deep inside a tr
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from .config import (ACTIVATIONS, ARCHITECTURES, CHAPTER_CONFIGS, PROFILES, REGULARIZERS,
-                     get_profile)
-from .experiment import ABLATION_VALUES
+from . import checks
+from .ablation import ABLATION_VALUES
+from .activations import ACTIVATIONS
+from .config import ARCHITECTURES, CHAPTER_CONFIGS, PROFILES, REGULARIZERS, get_profile
 from .train import resolve_device
 
 
@@ -24,74 +26,65 @@ def _fail(name: str, value: Any, allowed: str) -> ParameterError:
                           f"allowed: {allowed}")
 
 
-def _choice(allowed):
-    def check(name, value):
-        if not isinstance(value, str) or value.lower() not in allowed:
-            raise _fail(name, value, f"one of {list(allowed)}")
-        return value.lower()
-    return check
+def _wrap(check: Callable[..., Any], allowed: str) -> Callable[[str, Any], Any]:
+    """A check of :mod:`nbutils.checks` whose failure becomes a ParameterError."""
+    def validate(name: str, value: Any) -> Any:
+        try:
+            return check(value, name)
+        except ValueError:
+            raise _fail(name, value, allowed) from None
+    return validate
 
 
-def _optional_positive_int(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _fail(name, value, "a positive integer (number of seeds) or None for the "
-                                 "profile's default")
-    return value
+def _choice(allowed) -> Callable[[str, Any], Any]:
+    allowed = list(allowed)
+    return _wrap(lambda value, name: checks.choice(value, allowed, name), f"one of {allowed}")
 
 
-def _bool(name, value):
+def _int_list(minimum: int, allowed: str) -> Callable[[str, Any], list[int]]:
+    def validate(name: str, value: Any) -> list[int]:
+        if checks.is_int(value):
+            value = [value]
+        if (not isinstance(value, (list, tuple)) or not value
+                or not all(checks.is_int(v) and v >= minimum for v in value)):
+            raise _fail(name, value, allowed)
+        return [int(v) for v in value]
+    return validate
+
+
+def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise _fail(name, value, "True or False")
     return value
 
 
-def _device(name, value):
+def _device(name: str, value: Any):
     try:
         return resolve_device(value)
     except ValueError as err:
         raise ParameterError(f"parameter {name!r}: {err}") from None
 
 
-def _layers(name, value):
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = [value]
-    if (not isinstance(value, (list, tuple)) or not value
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
-        raise _fail(name, value, "a hidden-layer number >= 1 (the paper's numbering) or a "
-                                 "list of them")
-    return list(value)
-
-
-def _chapters(name, value):
+def _chapters(name: str, value: Any) -> list[str]:
     if (not isinstance(value, (list, tuple)) or not value
             or any(v not in CHAPTER_CONFIGS for v in value)):
         raise _fail(name, value, f"a non-empty list drawn from {list(CHAPTER_CONFIGS)}")
     return list(value)
 
 
-def _k_list(name, value):
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = [value]
-    if (not isinstance(value, (list, tuple)) or not value
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value)):
-        raise _fail(name, value, "a non-negative integer or a list of them")
-    return list(value)
-
-
-VALIDATORS = {
+VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "profile": _choice(PROFILES),
-    "seeds": _optional_positive_int,
+    "seeds": _wrap(checks.optional_positive_int,
+                   "a positive integer (number of seeds) or None for the profile's default"),
     "device": _device,
     "progress": _bool,
-    "arch": _choice(tuple(ARCHITECTURES)),
+    "arch": _choice(ARCHITECTURES),
     "activation": _choice(ACTIVATIONS),
     "regularizer": _choice(REGULARIZERS),
     "ablation_value": _choice(ABLATION_VALUES),
-    "layers": _layers,
+    "layers": _int_list(1, "a hidden-layer number >= 1 (the paper's numbering) or a list of them"),
     "chapters": _chapters,
-    "k": _k_list,
+    "k": _int_list(0, "a non-negative integer or a list of them"),
 }
 
 

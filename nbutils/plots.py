@@ -20,12 +20,14 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
-from .measures import MEASURE_LABELS, MEASURES
+from . import checks
+from .activations import ACTIVATION_TABLE
+from .config import ARCHITECTURES, REGULARIZER_LABELS
+from .measures import MEASURES
+from .orderings import ordering_names, split_ordering
 from .stats import mean_std
 
-MEASURE_COLORS = {"entropy": "tab:blue", "mi": "tab:red", "kl": "tab:green"}
 RANDOM_COLOR = "black"
-MEASURE_SHORT = {"entropy": "entropy", "mi": "MI", "kl": "KL selectivity"}
 DIRECTION_STYLES = {"low": "-", "high": "--"}
 DIRECTION_TEXT = {"low": "low first", "high": "high first"}
 # Fig. 1 statistics: colour and line style of the vertical marks on each violin.
@@ -33,23 +35,12 @@ VIOLIN_MARKS = {"extrema": ("0.35", "-"), "median": ("black", "-"), "mean": ("ta
 
 
 # ------------------------------------------------------------------------------ orderings
-def split_ordering(name: str) -> tuple[str | None, str | None]:
-    """``"mi-low"`` -> ``("mi", "low")``; ``"random"`` -> ``(None, None)``."""
-    if name == "random":
-        return None, None
-    measure, _, direction = name.partition("-")
-    if measure not in MEASURES or direction not in DIRECTION_STYLES:
-        raise ValueError(f"ordering {name!r} is not a known ordering: expected 'random' or "
-                         f"'<measure>-<low|high>' with measure in {list(MEASURES)}")
-    return measure, direction
-
-
 def ordering_label(name: str) -> str:
     """Legend text: ``"MI, high first"``, ``"random"``."""
     measure, direction = split_ordering(name)
     if measure is None:
         return "random"
-    return f"{MEASURE_SHORT[measure]}, {DIRECTION_TEXT[direction]}"
+    return f"{MEASURES[measure].short}, {DIRECTION_TEXT[direction]}"
 
 
 def ordering_style(name: str) -> dict:
@@ -57,14 +48,13 @@ def ordering_style(name: str) -> dict:
     measure, direction = split_ordering(name)
     if measure is None:
         return {"color": RANDOM_COLOR, "linestyle": "-", "linewidth": 1.6}
-    return {"color": MEASURE_COLORS[measure], "linestyle": DIRECTION_STYLES[direction],
+    return {"color": MEASURES[measure].color, "linestyle": DIRECTION_STYLES[direction],
             "linewidth": 1.4}
 
 
 def _default_orderings(keys) -> list[str]:
     """The keys of a curves dict in the book's standard order (measures, then random)."""
-    order = [f"{m}-{d}" for m in MEASURES for d in DIRECTION_STYLES] + ["random"]
-    return [name for name in order if name in keys]
+    return [name for name in ordering_names() if name in keys]
 
 
 def _select(mapping: Mapping, orderings: Sequence[str] | None, argname: str) -> list[str]:
@@ -131,7 +121,7 @@ def violin_panel(ax_row, measures_per_layer, *, measures: Sequence[str] = MEASUR
     """Fig. 1: one violin per hidden layer for each measure, all seeds pooled.
 
     ``ax_row`` is a Figure (filled with one row of axes, one per measure) or a sequence of Axes,
-    one per measure. ``measures_per_layer`` is what :meth:`Experiment.measures` returns: a list
+    one per measure. ``measures_per_layer`` is what :func:`nbutils.analysis.measures` returns: a list
     with one dict per hidden layer, measure -> ``(M, n)`` array (any number of layers; layers may
     differ in width). Each violin marks the minimum and maximum, the median (solid black) and the
     mean (dotted orange); the y axis lists the layers, layer 1 on top, as in the paper. Returns
@@ -164,7 +154,7 @@ def violin_panel(ax_row, measures_per_layer, *, measures: Sequence[str] = MEASUR
             parts[key].set_linestyle(ls)
             parts[key].set_linewidth(1.0 if key == "cbars" else 1.8)
         ax.set_yticks(positions, list(layer_names), fontsize=fontsize)
-        ax.set_xlabel(f"{MEASURE_LABELS[m]} (bits)", fontsize=fontsize)
+        ax.set_xlabel(f"{MEASURES[m].label} (bits)", fontsize=fontsize)
         ax.tick_params(axis="x", labelsize=fontsize - 1)
         ax.grid(axis="x", alpha=0.3)
         ax.set_ylim(0.4, n_layers + 0.6)
@@ -254,19 +244,11 @@ def figure_legend(fig: Figure, ax: Axes, *, ncol: int = 4, fontsize: float = 9):
                       frameon=False, bbox_to_anchor=(0.5, 0.0))
 
 
-DATASET_NAMES = {"mnist": "MNIST", "fashionmnist": "FashionMNIST",
-                 "fashionmnist_small": "small FashionMNIST", "cifar10": "CIFAR-10",
-                 "cifar10_funnel": "Funnel CIFAR-10", "pruning": "MNIST 784-200-200-10"}
-ACTIVATION_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid"}
-
-
 def config_title(config) -> str:
     """A panel title for a :class:`nbutils.config.TrainConfig`: ``"MNIST, ReLU, Dropout"``."""
-    from .config import REGULARIZER_LABELS
-
-    return (f"{DATASET_NAMES.get(config.arch, config.arch)}, "
-            f"{ACTIVATION_NAMES.get(config.activation, config.activation)}, "
-            f"{REGULARIZER_LABELS.get(config.regularizer, config.regularizer)}")
+    return (f"{ARCHITECTURES[config.arch].title}, "
+            f"{ACTIVATION_TABLE[config.activation].display}, "
+            f"{REGULARIZER_LABELS[config.regularizer]}")
 
 
 # ----------------------------------------------------- whole-network ablation: composition
@@ -284,7 +266,7 @@ def layer_composition(ax: Axes, layer_of: Mapping[str, np.ndarray],
     """Whole-network ablation: which layer the ablated neurons come from as k grows.
 
     ``layer_of`` maps ordering names to ``(M, total)`` integer arrays, the 0-based hidden layer
-    of the k-th ablated neuron (as :meth:`Experiment.whole_network_curves` returns it). Plots,
+    of the k-th ablated neuron (as :func:`nbutils.analysis.whole_network_curves` returns it). Plots,
     per ordering, the fraction of the first k ablated neurons that lie in hidden ``layer``
     (0-based; default the paper's layer 1), mean over seeds. With the hidden ``widths``, a grey
     dotted line marks the largest possible fraction, min(k, n_layer) / k (every neuron so far from
@@ -314,9 +296,7 @@ def layer_composition(ax: Axes, layer_of: Mapping[str, np.ndarray],
         n_layers = len(widths)
     else:
         n_layers = int(max(np.asarray(layer_of[n]).max() for n in names)) + 1
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) \
-            or not 0 <= layer < n_layers:
-        raise ValueError(f"layer={layer!r} is out of range 0..{n_layers - 1} (0-based)")
+    checks.index(layer, n_layers, "layer", "0-based hidden layer index")
     k = np.arange(1, total + 1)
     for name in names:
         frac = composition(layer_of[name], layer).mean(axis=0)

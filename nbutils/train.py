@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from . import checks
 from .config import TrainConfig
 from .ensemble import EnsembleMLP, ensemble_loss
 
@@ -224,8 +225,8 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
 
     dev = resolve_device(device)
     seeds = list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in seeds):
-        raise ValueError(f"seeds={seeds!r} must be a non-empty list of positive integers")
+    if not seeds or not all(checks.is_int(s) and s > 0 for s in seeds):
+        raise checks.fail("seeds", seeds, "a non-empty list of positive integers")
     widths = config.architecture.widths
     if x_train.dim() != 2 or x_train.shape[1] != widths[0]:
         raise ValueError(f"x_train has shape {tuple(x_train.shape)}; architecture "

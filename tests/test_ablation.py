@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from nbutils.ablation import (ablation_curve, ablation_predictions, flat_index, layer_counts,
-                              mean_outputs, naive_ablation_curve, order_by, random_orders,
+                              mean_outputs, naive_ablation_curve,
                               source_layers, unflatten, whole_network_curve)
 from nbutils.ensemble import EnsembleMLP, build_reference_mlp, ensemble_loss
+from nbutils.orderings import order_by, random_orders
 
 WIDTHS = (30, 20, 16, 12, 8, 10)  # 4 hidden layers, 10 classes
 M = 3

@@ -1,6 +1,7 @@
-"""Tests of nbutils.cache and of the memoization of Experiment (weights and small results).
+"""Tests of nbutils.cache and of the memoization of trained ensembles (weights) and of the
+analysis results (measures, curves).
 
-The file-level tests need nothing; the Experiment tests train a tiny ensemble (2 seeds, 256
+The file-level tests need nothing; the ensemble tests train a tiny ensemble (2 seeds, 256
 MNIST images, one epoch) and need NBUTILS_DATA (a folder built by shared/data/prepare.sh).
 """
 from __future__ import annotations
@@ -12,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from nbutils import cache, experiment
+from nbutils import ablation, analysis, cache, experiment, measures
 from nbutils.cache import CorruptCacheWarning
 from nbutils.config import Profile
-from nbutils.experiment import Experiment
+from nbutils.experiment import TrainedEnsemble
 
 REAL_DATA = os.environ.get("NBUTILS_DATA", "").strip()
 TINY = Profile("tiny", {"mnist": 2}, epochs=1, limit_train=256, limit_val=200, limit_test=200,
@@ -114,8 +115,8 @@ needs_data = pytest.mark.skipif(not REAL_DATA or not Path(REAL_DATA).is_dir(),
                                 reason="needs NBUTILS_DATA (a folder built by prepare.sh)")
 
 
-def tiny(regularizer: str = "l2", seeds: int | None = None) -> Experiment:
-    return Experiment("mnist", "relu", regularizer, profile=TINY, seeds=seeds, device="cpu")
+def tiny(regularizer: str = "l2", seeds: int | None = None) -> TrainedEnsemble:
+    return TrainedEnsemble("mnist", "relu", regularizer, profile=TINY, seeds=seeds, device="cpu")
 
 
 def forbid_training(monkeypatch):
@@ -127,7 +128,7 @@ def forbid_training(monkeypatch):
 @needs_data
 def test_key_names_everything_that_determines_the_ensemble(cache_dir):
     names = {tiny().name, tiny(seeds=3).name, tiny("dropout").name,
-             Experiment("mnist", "relu", "l2", profile="ci", device="cpu").name}
+             TrainedEnsemble("mnist", "relu", "l2", profile="ci", device="cpu").name}
     assert len(names) == 4
     assert tiny().name == tiny().name
 
@@ -159,27 +160,54 @@ def test_corrupt_weights_are_reported_and_retrained_identically(cache_dir):
 
 
 @needs_data
-def test_results_are_used_without_weights(cache_dir, monkeypatch):
+@pytest.mark.parametrize("value", ["zero", "mean"])
+def test_results_are_used_without_weights(cache_dir, monkeypatch, value):
     exp = tiny()
-    meas = exp.measures()
-    curves = exp.layer_curves(1)
+    meas = analysis.measures(exp)
+    curves = analysis.layer_curves(exp, 1, value)
+    whole, layer_of = analysis.whole_network_curves(exp, value)
     exp.weights_path.unlink()  # as on a CPU machine that received only the results folder
     forbid_training(monkeypatch)
+
+    def no_training_data(*args, **kwargs):  # "mean" needs the training set only to compute
+        raise AssertionError("the training-set means were recomputed although cached")
+
+    monkeypatch.setattr(ablation, "mean_outputs", no_training_data)
     again = tiny()
-    for a, b in zip(meas, again.measures()):
+    for a, b in zip(meas, analysis.measures(again)):
         np.testing.assert_array_equal(a["mi"], b["mi"])
-    for name, c in again.layer_curves(1).items():
+    for name, c in analysis.layer_curves(again, 1, value).items():
         np.testing.assert_array_equal(c, curves[name])
+    again_whole, again_layer_of = analysis.whole_network_curves(again, value)
+    for name, c in again_whole.items():
+        np.testing.assert_array_equal(c, whole[name])
+        np.testing.assert_array_equal(again_layer_of[name], layer_of[name])
+    assert again._model is None  # the weights were never needed
+
+
+@needs_data
+def test_a_new_measure_recomputes_instead_of_failing(cache_dir, monkeypatch):
+    exp = tiny()
+    analysis.measures(exp)
+    old = analysis.layer_curves(exp, 0)
+    extra = measures.Measure("mi_copy", measures.mutual_information, "MI copy", "MI copy",
+                             "tab:purple", "Eq. (4)")
+    monkeypatch.setitem(measures.MEASURES, "mi_copy", extra)  # one registry entry, nothing else
+    meas = analysis.measures(tiny())      # a different key: computed, not a KeyError
+    np.testing.assert_array_equal(meas[0]["mi_copy"], meas[0]["mi"])
+    curves = analysis.layer_curves(tiny(), 0)
+    np.testing.assert_array_equal(curves["mi_copy-low"], curves["mi-low"])
+    np.testing.assert_array_equal(curves["mi-high"], old["mi-high"])
 
 
 @needs_data
 def test_corrupt_result_is_recomputed_identically(cache_dir):
     exp = tiny()
-    curves = exp.layer_curves(0)
-    path = exp.result_path("layer", layer=0, value="zero")
+    curves = analysis.layer_curves(exp, 0)
+    [path] = (cache.results_dir() / exp.name).glob("layer-*.npz")
     path.write_bytes(b"garbage")
     with pytest.warns(CorruptCacheWarning):
-        again = tiny().layer_curves(0)
+        again = analysis.layer_curves(tiny(), 0)
     for name, c in again.items():
         np.testing.assert_array_equal(c, curves[name])
 

@@ -11,6 +11,7 @@ import torch
 from torchvision import datasets
 
 from nbutils import data
+from nbutils.datasets import get_dataset, trusted_sha256
 
 REAL_DATA = os.environ.get("NBUTILS_DATA", "").strip()
 
@@ -154,7 +155,7 @@ def test_fashionmnist(real_root: Path) -> None:
     d = data.load_dataset("FashionMNIST")
     shapes = [tuple(x.shape) for x in (d.x_train, d.x_val, d.x_test)]
     assert shapes == [(48000, 784), (12000, 784), (10000, 784)]
-    assert d.y_test[0] == 9 and data.CLASS_NAMES["fashionmnist"][9] == "Ankle boot"
+    assert d.y_test[0] == 9 and get_dataset("fashionmnist").class_names[9] == "Ankle boot"
 
 
 def test_cifar10(real_root: Path) -> None:
@@ -163,7 +164,7 @@ def test_cifar10(real_root: Path) -> None:
     shapes = [tuple(x.shape) for x in (d.x_train, d.x_val, d.x_test)]
     assert shapes == [(40000, 3072), (10000, 3072), (10000, 3072)]
     assert d.x_train.dtype == torch.float32 and d.y_train.dtype == torch.int64
-    assert d.y_test[0] == 3 and data.CLASS_NAMES["cifar10"][3] == "cat"
+    assert d.y_test[0] == 3 and get_dataset("cifar10").class_names[3] == "cat"
     with open(real_root / "cifar-10-batches-py" / "test_batch", "rb") as file:
         stored = pickle.load(file, encoding="latin1")["data"]  # rows of 3072 bytes in CHW order
     assert torch.equal(d.x_test[:5], torch.from_numpy(stored[:5]).float() / 255)
@@ -176,7 +177,7 @@ def test_truncated_file(real_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("NBUTILS_DATA", str(tmp_path))
     with pytest.raises(data.DataCorruptError) as info:
         data.load_dataset("mnist")
-    assert rel in str(info.value) and data._trusted_sha256()[rel] in str(info.value)
+    assert rel in str(info.value) and trusted_sha256()[rel] in str(info.value)
 
 
 def test_one_file_missing(real_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

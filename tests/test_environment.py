@@ -3,7 +3,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+
+from nbutils.datasets import trusted_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;,]+)\s*$")
@@ -77,7 +80,17 @@ def test_package_version_is_the_one_in_pyproject():
     assert pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "nbutils.__version__"}
 
 
-def test_package_data_folder_is_listed():
-    """The trusted checksums ship as a package (setuptools warns about unlisted data folders)."""
-    assert "nbutils.checksums" in pyproject()["tool"]["setuptools"]["packages"]
-    assert (ROOT / "nbutils" / "checksums" / "SHA256SUMS").is_file()
+def test_registry_checksums_are_the_shared_ones():
+    """The trusted sha256 of the dataset registry are those of shared/data/SHA256SUMS (when the
+    shared folder lies beside the repository, as in CI), every file of every dataset."""
+    shared = ROOT.parent / "shared" / "data" / "SHA256SUMS"
+    if not shared.is_file():
+        pytest.skip("no ../shared/data/SHA256SUMS beside the repository")
+    listed = {}
+    for line in shared.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, rel = line.split(maxsplit=1)
+            listed[rel.lstrip("*")] = digest
+    ours = trusted_sha256()
+    assert len(ours) == 15
+    assert {rel: listed.get(rel) for rel in ours} == ours

@@ -277,7 +277,24 @@ def test_no_warnings_on_degenerate_input():
         ms.neuron_measures(torch.zeros(1, 4, 2), torch.tensor([0, 0, 1, 1]), "relu", n_classes=5)
 
 
-def test_module_constants():
-    assert ms.MEASURES == ("entropy", "mi", "kl")
-    assert [ms.MEASURE_LABELS[m] for m in ms.MEASURES] == [
+def test_measure_registry():
+    assert list(ms.MEASURES) == ["entropy", "mi", "kl"]
+    assert [m.label for m in ms.MEASURES.values()] == [
         "Entropy", "Mutual information", "KL selectivity"]
+    assert len({m.color for m in ms.MEASURES.values()}) == len(ms.MEASURES)
+    counts = torch.tensor([[[3.0, 1.0], [1.0, 3.0]]])  # one neuron, |T| = 2, C = 2
+    for name, m in ms.MEASURES.items():
+        assert m.name == name and m.fn(counts).shape == (1,)
+
+
+def test_a_registered_measure_reaches_neuron_measures(monkeypatch):
+    """Adding a measure is one registry entry: neuron_measures computes it with the others."""
+    def active_fraction(counts):  # P(T = 1), a toy measure on the joint counts
+        return counts[..., 1, :].sum(-1) / counts.sum((-2, -1))
+
+    monkeypatch.setitem(ms.MEASURES, "active", ms.Measure(
+        "active", active_fraction, "Active fraction", "active", "tab:gray", "-"))
+    acts = torch.tensor([[[0.0], [1.0], [2.0], [0.0]]])   # (M=1, N=4, n=1)
+    got = ms.neuron_measures(acts, torch.tensor([0, 1, 1, 0]), "relu")
+    assert set(got) == {"entropy", "mi", "kl", "active", "spectrum"}
+    assert got["active"].tolist() == [[0.5]] and got.active.tolist() == [[0.5]]

@@ -1,0 +1,130 @@
+"""What the chapters compute from a trained ensemble, memoized in the results cache.
+
+- :func:`measures`: the information measures of every hidden neuron on the validation set D
+  (Eqs. 2-5);
+- :func:`layer_curves`: layer-wise cumulative ablation (Sec. V-C);
+- :func:`whole_network_curves`: whole-network cumulative ablation (Sec. V-B).
+
+Each result is stored under a key of everything that determines it (the ensemble's key, the
+parameters, the set of measures and orderings), so a chapter whose results were computed
+elsewhere (say on a GPU machine, the results folder copied back) runs without the weights, and a
+changed set of measures is recomputed instead of read half. The weights (and the training data,
+for ablation to the mean) are only touched when a result is missing.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import ablation, cache, checks
+from .experiment import TrainedEnsemble
+from .measures import MEASURES, neuron_measures
+from .orderings import RANDOM, measure_orders, ordering_names, random_orders
+from .train import derive_seed
+
+MeasuresPerLayer = list[dict[str, np.ndarray]]
+
+
+def measures(ens: TrainedEnsemble, scheme: str = "one_bit", n_bins: int = 2) -> MeasuresPerLayer:
+    """Per hidden layer: every registered measure ``(M, n)`` and ``spectrum`` ``(M, n, C)``,
+    computed on the validation set D (Eqs. 2-5)."""
+    names = (*MEASURES, "spectrum")
+
+    def compute():
+        d = ens.data
+        arrays = {}
+        for l, acts in enumerate(ens.model.hidden_activations(d.x_val)):
+            m = neuron_measures(acts.cpu(), d.y_val.cpu(), ens.config.activation, scheme=scheme,
+                                n_bins=n_bins, n_classes=d.n_classes)
+            for name in names:
+                arrays[f"{name}_{l}"] = m[name].numpy()
+        return arrays, {"scheme": scheme, "n_bins": n_bins}
+
+    path = ens.result_path("measures", scheme=scheme, n_bins=n_bins, measures=list(MEASURES))
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return [{name: arrays[f"{name}_{l}"] for name in names}
+            for l in range(len(ens.config.architecture.hidden))]
+
+
+def check_ablation_value(value: str) -> str:
+    """``"zero"`` or ``"mean"`` (claim S6), checked without touching weights or data."""
+    return checks.choice(value, ablation.ABLATION_VALUES, "ablation value")
+
+
+def ablation_values(ens: TrainedEnsemble, value: str, layer: int | None = None):
+    """What ablated neurons are set to: ``"zero"``, or for ``"mean"`` their mean output on the
+    training set (per hidden layer, or the one of ``layer``). Loads the model for ``"mean"``."""
+    if check_ablation_value(value) == "zero":
+        return "zero"
+    means = ablation.mean_outputs(ens.model, ens.data.x_train)
+    return means if layer is None else means[layer]
+
+
+def _orders(ens: TrainedEnsemble, values: dict[str, np.ndarray], n: int,
+            stream: str) -> dict[str, torch.Tensor]:
+    """Every ordering of :func:`nbutils.orderings.ordering_names`; ``random`` holds
+    ``profile.random_draws`` draws per member ``(M, draws, n)`` from a seed of the ensemble's
+    key and ``stream``."""
+    orders = measure_orders(values)
+    seed = derive_seed(int(ens.key[:12], 16), stream) % (2**62)
+    orders[RANDOM] = random_orders(len(ens.seeds), n, ens.profile.random_draws, seed)
+    return orders
+
+
+def layer_curves(ens: TrainedEnsemble, layer: int, value: str = "zero") -> dict[str, np.ndarray]:
+    """Layer-wise cumulative ablation (Sec. V-C): test accuracy ``(M, n+1)`` after ablating the
+    first k = 0..n neurons of hidden ``layer`` (0-based) for each ordering; ``random`` is the
+    mean over the profile's random draws."""
+    n_hidden = len(ens.config.architecture.hidden)
+    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
+    value = check_ablation_value(value)
+
+    def compute():
+        meas = measures(ens)[layer]
+        orders = _orders(ens, meas, meas["spectrum"].shape[1], f"layer{layer}")
+        d, vals = ens.data, ablation_values(ens, value, layer)
+        curves = {}
+        for name, order in orders.items():
+            # random: (M, draws, n) orderings in one batched call, averaged over the draws
+            acc = ablation.ablation_curve(ens.model, d.x_test, d.y_test, layer,
+                                          order.to(ens.device), vals)
+            if order.ndim == 3:
+                acc = acc.mean(dim=1)
+            curves[name] = acc.cpu().numpy().astype(np.float64)
+        return curves, {"layer": layer, "value": value}
+
+    names = ordering_names()
+    path = ens.result_path("layer", layer=layer, value=value, orderings=names)
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return {name: arrays[name] for name in names}
+
+
+def whole_network_curves(ens: TrainedEnsemble, value: str = "zero"
+                         ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Whole-network cumulative ablation (Sec. V-B): all hidden neurons ranked together.
+
+    Returns the curves ``(M, total+1)`` per ordering and, per ordering, the hidden layer
+    (0-based) of the k-th ablated neuron ``(M, total)`` (for ``random``: of the first draw).
+    """
+    value = check_ablation_value(value)
+
+    def compute():
+        per_layer = measures(ens)
+        values = {m: np.concatenate([layer[m] for layer in per_layer], axis=1) for m in MEASURES}
+        orders = _orders(ens, values, sum(ens.config.architecture.hidden), "whole")
+        d, vals = ens.data, ablation_values(ens, value)
+        hidden = ens.config.architecture.hidden
+        arrays = {}
+        for name, order in orders.items():
+            acc = ablation.whole_network_curve(ens.model, d.x_test, d.y_test,
+                                               order.to(ens.device), vals)
+            if order.ndim == 3:   # random: average the draws; show the first draw's layers
+                acc, order = acc.mean(dim=1), order[:, 0]
+            arrays[name] = acc.cpu().numpy().astype(np.float64)
+            arrays[f"layer_of_{name}"] = ablation.source_layers(hidden, order.cpu()).numpy()
+        return arrays, {"value": value}
+
+    names = ordering_names()
+    path = ens.result_path("whole", value=value, orderings=names)
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return ({n: arrays[n] for n in names}, {n: arrays[f"layer_of_{n}"] for n in names})
