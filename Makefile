@@ -2,7 +2,8 @@
 # (python3 -m venv + the pinned dependencies of pyproject.toml, the project installed editable);
 # the venv is re-installed only when pyproject.toml changes.
 #
-#   make test                      unit tests + every chapter executed (profile ci) and nbval-checked
+#   make test                      ruff, unit tests + every chapter executed (profile ci) + nbval
+#   make lint                      ruff alone (pinned in pyproject.toml, line length 100)
 #   make book                      render the book into _build/html (-W: any warning fails)
 #   make chapters PROFILE=quick    re-execute the chapters in place (CHAPTERS="01_setup ..." for some)
 #   make benchmarks                run benchmarks/*.py
@@ -17,7 +18,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv test book chapters benchmarks clean distclean
+.PHONY: venv lint test book chapters benchmarks clean distclean
 
 venv: $(STAMP)
 
@@ -30,7 +31,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nbutils)"
 	touch $@
 
-test: venv
+lint: venv
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest tests -q $(PYTEST_ARGS)
 
 book: venv

@@ -18,7 +18,6 @@ full grid (times 101 / number of k run), and the accuracies are compared on the 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import subprocess
@@ -31,11 +30,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nbutils.ablation import ablation_curve, naive_ablation_curve  # noqa: E402
-from nbutils.orderings import order_by, random_orders  # noqa: E402
 from nbutils.config import make_config  # noqa: E402
 from nbutils.data import load_dataset  # noqa: E402
 from nbutils.ensemble import EnsembleMLP  # noqa: E402
 from nbutils.measures import neuron_measures  # noqa: E402
+from nbutils.orderings import order_by, random_orders  # noqa: E402
 from nbutils.train import train_ensemble  # noqa: E402
 
 CONFIG = make_config("mnist", "relu", "dropout")

@@ -2,16 +2,26 @@
 "Understanding Neural Networks and Individual Neuron Importance via Information-Ordered
 Cumulative Ablation".
 
-Modules, one job each:
+Modules, one job each (CONTRIBUTING.md says where each kind of change goes):
 
-- ``config``    the paper's configurations (architectures, regularizers, epochs, seeds) and profiles
-- ``data``      MNIST / FashionMNIST / CIFAR-10 loading, the 80/20 train/validation split
-- ``ensemble``  M independently seeded MLPs stored as one batched model
-- ``train``     training an ensemble (RMSprop / Adam, batch 32)
-- ``cache``     atomic, keyed on-disk memoization of trained ensembles and small results
-- ``measures``  quantizers and the information measures of Eqs. (2)-(5)
-- ``ablation``  exact incremental cumulative ablation
-- ``stats``     mean gaps, Wilcoxon and Kolmogorov-Smirnov p-values
-- ``plots``     the paper's figures
+- ``config``       the paper's configurations (architectures, regularizers, epochs, seeds), profiles
+- ``datasets``     the registry of datasets (files, checksums, class names, split)
+- ``activations``  the table of activation functions (function, module, one-bit threshold)
+- ``checks``       input checks shared by every module (one wording for bad values)
+- ``data``         loading and verifying MNIST / FashionMNIST / CIFAR-10, the 80/20 split
+- ``ensemble``     M independently seeded MLPs stored as one batched model
+- ``train``        training an ensemble (RMSprop / Adam, batch 32)
+- ``cache``        atomic, keyed on-disk memoization of trained ensembles and small results
+- ``experiment``   a trained ensemble: identity, cache paths, model, accuracies and history
+- ``measures``     quantizers, the information measures of Eqs. (2)-(5) and their registry
+- ``orderings``    the orderings of neurons for cumulative ablation (names and tensors)
+- ``ablation``     exact incremental cumulative ablation
+- ``analysis``     measures and ablation curves of a trained ensemble, memoized
+- ``stats``        mean gaps, Wilcoxon and Kolmogorov-Smirnov p-values
+- ``report``       claims tables and the verdict rules behind them
+- ``plots``        the paper's figures
+- ``params``       validation of the chapters' papermill parameters
+- ``pipeline``     executing the chapters in book order (papermill)
+- ``counterexamples``  Examples 1-4 of the paper as explicit networks
 """
 __version__ = "0.2.0"

@@ -65,7 +65,8 @@ def flat_index(hidden_widths: Sequence[int], layer: int | Tensor, neuron: int | 
     if ((layer < 0) | (layer >= len(widths))).any():
         raise ValueError(f"layer must lie in 0..{len(widths) - 1} (0-based hidden layer index)")
     if ((neuron < 0) | (neuron >= widths[layer])).any():
-        raise ValueError(f"neuron must lie in 0..width-1 of its layer (widths {tuple(hidden_widths)})")
+        raise ValueError(f"neuron must lie in 0..width-1 of its layer "
+                         f"(widths {tuple(hidden_widths)})")
     return widths.cumsum(0)[layer] - widths[layer] + neuron
 
 
@@ -119,6 +120,39 @@ def ablation_curve(model: EnsembleMLP, x_test: Tensor, y_test: Tensor, layer: in
     returned by :func:`mean_outputs`. With ``per_class=True`` also returns the accuracy on each
     class, ``(M, len(ks), C)`` (NaN for a class absent from ``y_test``). An ``order`` of shape
     ``(M, R, n)`` gives ``(M, R, len(ks))`` (and ``(M, R, len(ks), C)``).
+
+    Args:
+        model: the trained ensemble of ``M`` members (evaluated in eval mode, in float64).
+        x_test: float test inputs ``(N, d)``, non-empty, no NaN or Inf.
+        y_test: integer test labels ``(N,)`` in ``0..C-1``.
+        layer: 0-based hidden-layer index in ``0..H-1`` (``layer=0`` is the paper's layer 1);
+            ``n`` below is its width.
+        order: integer ordering ``(M, n)``, each row a permutation of ``0..n-1`` listing the
+            neurons of member ``m``, the one ablated first first; or ``R`` orderings at once,
+            ``(M, R, n)``.
+        values: what an ablated neuron outputs: ``"zero"`` (default, the paper's), ``"mean"``
+            (its mean output on ``x_train``, :func:`mean_outputs`), a finite float tensor
+            ``(M, n)``, or a list of ``H`` tensors ``(M, n_l)``, one per hidden layer (as
+            :func:`mean_outputs` returns; only entry ``layer`` is used).
+        ks: the numbers ``k`` of ablated neurons, integers in ``0..n`` in any order, repeats
+            allowed (a tensor of integers also works); default ``None``: every ``k`` in
+            ``0..n``.
+        per_class: also return the accuracy on each class; default ``False``.
+        x_train: float training inputs ``(N_train, d)``; needed only for ``values="mean"``.
+        chunk: test samples per chunk of the incremental sweep, a positive integer; default
+            ``None``: chosen from ``M`` and the widths (about ``2**19`` float64 elements).
+
+    Returns:
+        Test accuracy, float64 fractions in [0, 1], ``(M, len(ks))`` (``(M, R, len(ks))`` for
+        ``R`` orderings); entry ``[m, i]`` is member ``m`` with ``ks[i]`` neurons ablated. With
+        ``per_class=True`` the tuple ``(accuracy, per_class_accuracy)``, the latter
+        ``(M, len(ks), C)`` (``(M, R, len(ks), C)``), NaN for a class absent from ``y_test``.
+
+    Raises:
+        ValueError: ``layer`` out of range; ``order`` of the wrong shape or dtype or not a
+            permutation; ``values`` not allowed, of the wrong shape or with NaN/Inf, or
+            ``"mean"`` without ``x_train``; ``ks`` empty or outside ``0..n``; ``chunk`` not a
+            positive integer; ``x_test``/``y_test`` of the wrong shape, dtype or range.
     """
     plans = _layer_plans(model, layer, order, values, x_train)
     return _curve(model, x_test, y_test, plans, order.ndim == 3, ks, per_class, chunk, None)
@@ -130,7 +164,35 @@ def whole_network_curve(model: EnsembleMLP, x_test: Tensor, y_test: Tensor, orde
                         chunk: int | None = None) -> Tensor | tuple[Tensor, Tensor]:
     """Like :func:`ablation_curve` for an ordering ``(M, T)`` (or ``(M, R, T)``) of all ``T``
     hidden neurons (flat indices, :func:`flat_index`), as in Sec. V-B; ``values`` may also be
-    ``(M, T)``."""
+    ``(M, T)``.
+
+    Args:
+        model: the trained ensemble of ``M`` members, ``T`` hidden neurons in all layers.
+        x_test: float test inputs ``(N, d)``, non-empty, no NaN or Inf.
+        y_test: integer test labels ``(N,)`` in ``0..C-1``.
+        order: integer ordering ``(M, T)`` of flat hidden-neuron indices (layer 0 first, see
+            :func:`flat_index`), each row a permutation of ``0..T-1``, the neuron ablated first
+            first; or ``R`` orderings at once, ``(M, R, T)``.
+        values: what an ablated neuron outputs: ``"zero"`` (default), ``"mean"`` (needs
+            ``x_train``), a finite float tensor ``(M, T)`` in flat order, or a list of ``H``
+            tensors ``(M, n_l)``, one per hidden layer (as :func:`mean_outputs` returns).
+        ks: the numbers ``k`` of ablated neurons, integers in ``0..T`` in any order, repeats
+            allowed; default ``None``: every ``k`` in ``0..T``.
+        per_class: also return the accuracy on each class; default ``False``.
+        x_train: float training inputs ``(N_train, d)``; needed only for ``values="mean"``.
+        chunk: test samples per chunk, a positive integer; default ``None``: chosen
+            automatically (as in :func:`ablation_curve`).
+
+    Returns:
+        Test accuracy, float64 fractions, ``(M, len(ks))`` (``(M, R, len(ks))`` for ``R``
+        orderings). With ``per_class=True`` the tuple ``(accuracy, per_class_accuracy)``, the
+        latter ``(M, len(ks), C)`` (``(M, R, len(ks), C)``), NaN for a class absent from
+        ``y_test``.
+
+    Raises:
+        ValueError: as :func:`ablation_curve`, for ``order``, ``values``, ``ks``, ``chunk``
+            and the test set.
+    """
     plans = _network_plans(model, order, values, x_train)
     return _curve(model, x_test, y_test, plans, order.ndim == 3, ks, per_class, chunk, None)
 
@@ -142,7 +204,36 @@ def naive_ablation_curve(model: EnsembleMLP, x_test: Tensor, y_test: Tensor, lay
                          chunk: int | None = None) -> Tensor | tuple[Tensor, Tensor]:
     """Reference for both curves (``layer=None``: whole network): for each ``k``, replace the
     ablated outputs and run the whole network (batched over members), in ``dtype`` (float64
-    matches the engine; float32 is the plain way to do it, up to near-ties)."""
+    matches the engine; float32 is the plain way to do it, up to near-ties).
+
+    Args:
+        model: the trained ensemble of ``M`` members (a copy in ``dtype`` is run, eval mode).
+        x_test: float test inputs ``(N, d)``, non-empty, no NaN or Inf.
+        y_test: integer test labels ``(N,)`` in ``0..C-1``.
+        layer: 0-based hidden-layer index (as in :func:`ablation_curve`), or ``None`` for an
+            ordering of the whole network (as in :func:`whole_network_curve`).
+        order: integer ordering ``(M, n)`` of the ``n`` neurons of ``layer``, or ``(M, T)`` of
+            flat indices of all ``T`` hidden neurons for ``layer=None``; each row a
+            permutation; ``(M, R, n)`` / ``(M, R, T)`` for ``R`` orderings at once.
+        values: ``"zero"`` (default), ``"mean"`` (needs ``x_train``), a finite float tensor
+            ``(M, n)`` (``(M, T)`` for ``layer=None``), or a list of ``H`` tensors
+            ``(M, n_l)``, one per hidden layer.
+        ks: the numbers ``k`` of ablated neurons, integers in ``0..n`` (``0..T``) in any
+            order, repeats allowed; default ``None``: every ``k``.
+        per_class: also return the accuracy on each class; default ``False``.
+        x_train: float training inputs ``(N_train, d)``; needed only for ``values="mean"``.
+        dtype: floating dtype of the forward passes; default ``torch.float64``.
+        chunk: a positive integer; the reference runs ``8 * chunk`` test samples at a time;
+            default ``None``: chosen automatically.
+
+    Returns:
+        As :func:`ablation_curve`: accuracy ``(M, len(ks))`` (``(M, R, len(ks))``), float64
+        fractions; with ``per_class=True`` also the per-class accuracy ``(M, len(ks), C)``
+        (``(M, R, len(ks), C)``) as the second item of a tuple.
+
+    Raises:
+        ValueError: as :func:`ablation_curve` / :func:`whole_network_curve`.
+    """
     plans = _plans(model, layer, order, values, x_train)
     return _curve(model, x_test, y_test, plans, order.ndim == 3, ks, per_class, chunk, dtype)
 
@@ -153,7 +244,33 @@ def ablation_predictions(model: EnsembleMLP, x_test: Tensor, layer: int | None, 
                          x_train: Tensor | None = None, chunk: int | None = None,
                          naive: bool = False) -> Tensor:
     """Predicted classes ``(M, len(ks), N)`` (``(M, R, len(ks), N)`` for ``R`` orderings) under
-    ablation (``layer=None``: whole network); ``naive=True`` uses the float64 reference."""
+    ablation (``layer=None``: whole network); ``naive=True`` uses the float64 reference.
+
+    Args:
+        model: the trained ensemble of ``M`` members.
+        x_test: float inputs ``(N, d)``, non-empty, no NaN or Inf.
+        layer: 0-based hidden-layer index, or ``None`` for a whole-network ordering.
+        order: integer ordering ``(M, n)`` of the ``n`` neurons of ``layer`` (``(M, T)`` flat
+            indices for ``layer=None``), each row a permutation; ``(M, R, n)`` / ``(M, R, T)``
+            for ``R`` orderings at once.
+        values: ``"zero"`` (default), ``"mean"`` (needs ``x_train``), a finite float tensor
+            ``(M, n)`` (``(M, T)``), or a list of ``H`` tensors ``(M, n_l)``.
+        ks: the numbers ``k`` of ablated neurons, integers in ``0..n`` (``0..T``) in any
+            order, repeats allowed; default ``None``: every ``k``.
+        x_train: float training inputs ``(N_train, d)``; needed only for ``values="mean"``.
+        chunk: test samples per chunk, a positive integer; default ``None``: automatic.
+        naive: use the float64 mask-and-forward reference of :func:`naive_ablation_curve`
+            instead of the incremental engine; default ``False``.
+
+    Returns:
+        Long tensor of predicted classes in ``0..C-1``, ``(M, len(ks), N)``
+        (``(M, R, len(ks), N)`` for ``R`` orderings); ``[m, i, s]`` is member ``m``'s
+        prediction for sample ``s`` with ``ks[i]`` neurons ablated.
+
+    Raises:
+        ValueError: as :func:`ablation_curve`, for ``layer``, ``order``, ``values``, ``ks``,
+            ``chunk`` and ``x_test``.
+    """
     plans = _plans(model, layer, order, values, x_train)
     x_test = _check_x(model, x_test, "x_test")
     grid, where = _check_ks(ks, plans[0])

@@ -55,7 +55,8 @@ def choice(value: Any, allowed: Iterable[str], parameter: str) -> str:
 def index(value: Any, size: int, parameter: str, what: str = "") -> int:
     """An index in ``0..size-1``."""
     if not is_int(value) or not 0 <= value < size:
-        raise fail(parameter, value, f"an integer in 0..{size - 1}" + (f" ({what})" if what else ""))
+        raise fail(parameter, value,
+                   f"an integer in 0..{size - 1}" + (f" ({what})" if what else ""))
     return int(value)
 
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from fractions import Fraction
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,8 +35,7 @@ from torchvision import datasets
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from .checks import optional_positive_int
-from .datasets import (DATASETS, get_dataset, normalize_dataset_name,  # noqa: F401 (re-exported)
-                       trusted_sha256)
+from .datasets import DATASETS, get_dataset, normalize_dataset_name, trusted_sha256  # noqa: F401 (re-exported)
 
 SPLIT_SEED: int = 8020  # never change: it fixes the train/validation split and every fingerprint
 ENV_VAR = "NBUTILS_DATA"
@@ -104,7 +103,8 @@ def _is_trusted(root: Path, rel: str) -> bool:
 
 def _not_found_message(root: Path, name: str, missing: list[str]) -> str:
     files = expected_files(name)
-    lines = [f"{get_dataset(name).display} data not found in {root} ({ENV_VAR}={root} is set, so nothing is "
+    lines = [f"{get_dataset(name).display} data not found in {root} ({ENV_VAR}={root} is set, "
+             "so nothing is "
              f"downloaded). {len(missing)} of these {len(files)} expected files, relative to that "
              "folder, are missing:"]
     lines += [f"    {rel}{'    <- missing' if rel in missing else ''}" for rel in files]
@@ -171,7 +171,8 @@ class _Raw:
 @lru_cache(maxsize=4)
 def _load_raw(name: str, root: str, offline: bool) -> _Raw:
     """Read a dataset once per process (memo; clear with ``clear_memo()``)."""
-    arrays = (*_read_split(name, Path(root), True, offline), *_read_split(name, Path(root), False, offline))
+    arrays = (*_read_split(name, Path(root), True, offline),
+              *_read_split(name, Path(root), False, offline))
     digest = hashlib.sha256(name.encode())
     for array in arrays:
         digest.update(f"|{array.dtype}{tuple(array.shape)}|".encode())
@@ -236,7 +237,31 @@ def _as_float(x: Tensor, device: torch.device) -> Tensor:
 
 def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: int | None = None,
                  limit_val: int | None = None, limit_test: int | None = None) -> DataSplits:
-    """Load a dataset with the paper's split; ``limit_*`` keep the first n of each split."""
+    """Load a dataset with the paper's split; ``limit_*`` keep the first n of each split.
+
+    Args:
+        name: ``"mnist"``, ``"fashionmnist"`` or ``"cifar10"``; case and the characters ``-``,
+            ``_`` and space are ignored (``"CIFAR-10"`` works).
+        device: where the tensors are put; default ``"cpu"``.
+        limit_train: keep the first this many samples of the training part (80 %); ``None``
+            (default): all.
+        limit_val: the same for the validation set D (20 % of the designated training set).
+        limit_test: the same for the test set.
+
+    Returns:
+        :class:`DataSplits` on ``device``: float32 inputs in [0, 1] ``x_train``
+        ``(N_train, d)``, ``x_val`` ``(N_val, d)``, ``x_test`` ``(N_test, d)`` (``d`` = 784 for
+        MNIST and FashionMNIST, 3072 for CIFAR-10), int64 labels ``y_train`` ``(N_train,)``,
+        ``y_val`` ``(N_val,)``, ``y_test`` ``(N_test,)`` in ``0..C-1`` (``C = 10``), and the
+        ``fingerprint`` (sha256) of the exact arrays.
+
+    Raises:
+        ValueError: an unknown ``name``, or a limit that is neither ``None`` nor a positive
+            integer.
+        DataNotFoundError: files missing from the ``NBUTILS_DATA`` folder, or a failed
+            download.
+        DataCorruptError: a local file does not match its trusted checksum.
+    """
     name = normalize_dataset_name(name)
     limit_train = optional_positive_int(limit_train, "limit_train", "or None for all")
     limit_val = optional_positive_int(limit_val, "limit_val", "or None for all")
@@ -251,7 +276,8 @@ def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: 
         if offline:
             raise
         raise DataNotFoundError(
-            f"could not get {get_dataset(name).display} into {root} ({err}). Without internet, build a local "
+            f"could not get {get_dataset(name).display} into {root} ({err}). Without internet, "
+            "build a local "
             f"copy with /path/to/shared/data/prepare.sh DEST and set {ENV_VAR}=DEST.") from err
     spec = get_dataset(name)
     train_idx, val_idx = split_indices(len(raw.y_train), spec.val_fraction)
@@ -259,7 +285,8 @@ def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: 
     n_test = len(raw.y_test[:limit_test])
     return DataSplits(
         name=name, n_classes=spec.n_classes, input_dim=raw.x_train.shape[1],
-        x_train=_as_float(raw.x_train[train_idx], device), y_train=raw.y_train[train_idx].to(device),
+        x_train=_as_float(raw.x_train[train_idx], device),
+        y_train=raw.y_train[train_idx].to(device),
         x_val=_as_float(raw.x_train[val_idx], device),
         y_val=raw.y_train[val_idx].to(device),
         x_test=_as_float(raw.x_test[:n_test], device), y_test=raw.y_test[:n_test].to(device),

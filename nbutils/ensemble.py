@@ -32,6 +32,22 @@ def build_reference_mlp(widths: Sequence[int], activation: str, seed: int, *,
 
     Layout per hidden layer: ``Linear, [BatchNorm1d], ReLU|Sigmoid, [Dropout]``; then ``Linear``.
     The global RNG is left untouched (the seed is applied inside ``fork_rng``).
+
+    Args:
+        widths: layer widths ``(d, n_1, ..., n_H, C)``: input, the ``H`` hidden layers, classes.
+        activation: ``"relu"`` or ``"sigmoid"`` (case ignored).
+        seed: positive integer seed of the initialisation (member ``i`` of an
+            :class:`EnsembleMLP` is this network with ``seed = seeds[i]``).
+        dropout: one Dropout probability per hidden layer; default ``()``: no Dropout.
+        batch_norm: a ``BatchNorm1d`` (eps 1e-5, momentum 0.1) after each hidden ``Linear``;
+            default ``False``.
+
+    Returns:
+        ``nn.Sequential`` (in training mode) mapping inputs ``(N, d)`` to logits ``(N, C)``.
+
+    Raises:
+        ValueError: an unknown ``activation``, a ``seed`` that is not a positive integer, or
+            ``dropout`` not of length ``H``.
     """
     act = get_activation(activation)
     positive_int(seed, "seed")
@@ -133,7 +149,7 @@ class EnsembleMLP(nn.Module):
         return len(self.widths) - 2
 
     @classmethod
-    def from_config(cls, config: TrainConfig, seeds: Sequence[int]) -> "EnsembleMLP":
+    def from_config(cls, config: TrainConfig, seeds: Sequence[int]) -> EnsembleMLP:
         """The untrained ensemble whose member ``i`` is the reference MLP with ``seeds[i]``."""
         arch = config.architecture
         mlps = [build_reference_mlp(arch.widths, config.activation, s, dropout=config.dropout,
@@ -143,7 +159,7 @@ class EnsembleMLP(nn.Module):
 
     @classmethod
     def from_members(cls, mlps: Sequence[nn.Sequential], activation: str, *,
-                     dropout: Sequence[float] = (), batch_norm: bool = False) -> "EnsembleMLP":
+                     dropout: Sequence[float] = (), batch_norm: bool = False) -> EnsembleMLP:
         """Stack ordinary MLPs (as built by :func:`build_reference_mlp`) into one ensemble."""
         linears = [[m for m in mlp if isinstance(m, nn.Linear)] for mlp in mlps]
         widths = [linears[0][0].in_features] + [lin.out_features for lin in linears[0]]
@@ -188,7 +204,8 @@ class EnsembleMLP(nn.Module):
 
     # ------------------------------------------------------------------------------- forward
     def affine(self, h: Tensor, l: int) -> Tensor:
-        """Pre-activation ``h W_l + b_l`` of layer ``l+1``; ``h`` is ``(M, B, n)`` or shared ``(B, n)``."""
+        """Pre-activation ``h W_l + b_l`` of layer ``l+1``; ``h`` is ``(M, B, n)`` or shared
+        ``(B, n)``."""
         if h.dim() == 2:
             return torch.matmul(h, self.weights[l]) + self.biases[l]
         return BatchedAffine.apply(h, self.weight_t[l], self.biases[l])

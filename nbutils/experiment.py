@@ -160,7 +160,28 @@ class TrainedEnsemble:
 
 def run_all(configs, profile: str, *, seeds: int | None = None, device: str | None = "auto",
             progress: bool = False) -> list[tuple[TrainedEnsemble, Summary, float]]:
-    """Train or load every configuration; returns (ensemble, summary, seconds spent now)."""
+    """Train or load every configuration; returns (ensemble, summary, seconds spent now).
+
+    Args:
+        configs: iterable of ``(architecture, activation, regularizer)`` triples, e.g. an
+            entry of :data:`nbutils.config.CHAPTER_CONFIGS`.
+        profile: a profile name, ``"ci"``, ``"quick"`` or ``"paper"``.
+        seeds: the number ``M`` of seeds of every ensemble; default ``None``: the profile's
+            number for each architecture.
+        device: ``"auto"`` (default; CUDA when available, as ``None``), ``"cpu"`` or
+            ``"cuda[:N]"``.
+        progress: show a progress bar while training; default ``False``.
+
+    Returns:
+        One tuple ``(ensemble, summary, seconds)`` per configuration, in the order of
+        ``configs``: the :class:`TrainedEnsemble`, its :class:`Summary` (``test_acc`` ``(M,)``,
+        ``val_history``, ``train_acc``, ``train_loss`` ``(epochs, M)``) and the wall time in
+        seconds this call spent on it (loading from the cache or training).
+
+    Raises:
+        ValueError: an unknown architecture, activation, regularizer or profile, a bad
+            ``seeds`` or ``device``.
+    """
     out = []
     for arch, act, reg in configs:
         t0 = time.perf_counter()

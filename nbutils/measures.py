@@ -289,6 +289,22 @@ def joint_mutual_information(codes_a: torch.Tensor, codes_b: torch.Tensor, label
 
     codes_a, codes_b: equal shapes, (N,) for one pair (returns a scalar) or (M, N, n) to pair
     neuron j of codes_a with neuron j of codes_b (returns (M, n)).
+
+    Args:
+        codes_a: integer quantizer codes in ``0..n_bins-1`` of the first neuron, ``(N,)``, or
+            ``(M, N, n)`` for ``n`` neurons per member.
+        codes_b: codes of the second neuron, the same shape as ``codes_a``.
+        labels: integer labels ``(N,)`` in ``0..C-1``.
+        n_bins: number of bins ``|T|`` of each code, an integer >= 2; default 2 (one bit).
+        n_classes: ``C``; default ``None``: ``max(labels) + 1``.
+
+    Returns:
+        ``I(T_j T_k; Y)`` in bits, float64: a 0-d tensor for codes ``(N,)``, else ``(M, n)``.
+
+    Raises:
+        ValueError: codes of different shapes, not integer, empty, not ``(N,)`` or
+            ``(M, N, n)``, or outside ``0..n_bins-1``; ``n_bins`` < 2; ``labels`` not a 1-D
+            integer tensor of length ``N`` with values in ``0..n_classes-1``.
     """
     codes_a, codes_b = torch.as_tensor(codes_a), torch.as_tensor(codes_b)
     if codes_a.shape != codes_b.shape:

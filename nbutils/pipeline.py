@@ -19,9 +19,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import yaml
 
@@ -111,6 +112,30 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
     ``out_dir/<name>.ipynb``; ``cwd`` is the kernel's working directory (default: the source
     notebook's folder). Stops at the first failing chapter: its partial notebook is kept as
     ``out_dir/<name>.failed.ipynb`` and papermill's ``PapermillExecutionError`` is raised.
+
+    Args:
+        profile: the ``profile`` parameter of every chapter (``"ci"``, ``"quick"`` or
+            ``"paper"``; not checked here, each chapter validates it).
+        out_dir: output folder, created if missing.
+        chapters: names of the chapters to run (file stems; a ``.ipynb`` suffix and leading
+            folders are allowed), run in toc order; default ``None``: all.
+        parameters: extra papermill parameters for every chapter (not ``"profile"``);
+            default ``None``: none.
+        root: the book root holding ``_toc.yml``; default ``None``: :func:`find_root`.
+        cwd: the kernel's working directory; default ``None``: each notebook's folder.
+        kernel_name: the Jupyter kernel; default ``"python3"``.
+        log_output: stream the chapters' cell outputs (papermill's ``log_output``).
+        log: called with one progress line per chapter and a total; default ``print``.
+
+    Returns:
+        One :class:`ChapterRun` (name, output path, seconds) per chapter executed, in toc
+        order.
+
+    Raises:
+        ValueError: ``parameters`` contains ``"profile"``.
+        ChapterError: an unknown chapter name (a ``ValueError``).
+        FileNotFoundError: no ``_toc.yml`` found, or a notebook it lists is missing.
+        PapermillExecutionError: a chapter failed (other errors of the run propagate too).
     """
     parameters = dict(parameters or {})
     if "profile" in parameters:
@@ -191,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chapters", nargs="+", metavar="NAME",
                         help="chapters to run (file stems such as 01_setup); default: all")
     parser.add_argument("--out", default=None,
-                        help="output folder (default: book/, i.e. the chapters are updated in place)")
+                        help="output folder (default: book/, i.e. the chapters are updated in "
+                             "place)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("KEY", "VALUE"),
                         help="extra chapter parameter, e.g. -p device cpu -p seeds 4 "

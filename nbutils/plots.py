@@ -121,11 +121,33 @@ def violin_panel(ax_row, measures_per_layer, *, measures: Sequence[str] = MEASUR
     """Fig. 1: one violin per hidden layer for each measure, all seeds pooled.
 
     ``ax_row`` is a Figure (filled with one row of axes, one per measure) or a sequence of Axes,
-    one per measure. ``measures_per_layer`` is what :func:`nbutils.analysis.measures` returns: a list
-    with one dict per hidden layer, measure -> ``(M, n)`` array (any number of layers; layers may
-    differ in width). Each violin marks the minimum and maximum, the median (solid black) and the
-    mean (dotted orange); the y axis lists the layers, layer 1 on top, as in the paper. Returns
-    the list of axes; the legend explaining the marks is on the last one (``legend=True``).
+    one per measure. ``measures_per_layer`` is what :func:`nbutils.analysis.measures` returns: a
+    list with one dict per hidden layer, measure -> ``(M, n)`` array (any number of layers;
+    layers may differ in width). Each violin marks the minimum and maximum, the median (solid
+    black) and the mean (dotted orange); the y axis lists the layers, layer 1 on top, as in the
+    paper. Returns the list of axes; the legend explaining the marks is on the last one
+    (``legend=True``).
+
+    Args:
+        ax_row: a Figure (filled with ``1 x len(measures)`` axes) or ``len(measures)`` Axes.
+        measures_per_layer: list with one dict per hidden layer, measure name -> finite array
+            ``(M, n)`` (or ``(n,)``) of that layer's values; ``n`` may differ between layers.
+        measures: the measures to draw, one axes each, names of :data:`nbutils.measures.MEASURES`
+            (``"entropy"``, ``"mi"``, ``"kl"``); default: all of them.
+        title: title of the first axes (left-aligned); default ``None``: none.
+        layer_names: y tick labels, one per layer; default ``"layer 1"``, ``"layer 2"``, ...
+        color: colour of the violin bodies; default ``"tab:blue"``.
+        legend: draw the legend explaining the marks next to the last axes; default ``True``.
+        fontsize: base font size in points; default 9.
+
+    Returns:
+        The ``len(measures)`` Axes drawn into, in the order of ``measures``.
+
+    Raises:
+        ValueError: unknown or no ``measures``; ``measures_per_layer`` not a non-empty list of
+            dicts holding every measure as a finite non-empty ``(M, n)`` or ``(n,)`` array;
+            ``layer_names`` of the wrong length; ``ax_row`` not a Figure or not
+            ``len(measures)`` Axes.
     """
     measures = list(measures)
     if not measures or any(m not in MEASURES for m in measures):
@@ -198,6 +220,28 @@ def ablation_panel(ax: Axes, curves: Mapping[str, np.ndarray],
     ± one standard deviation. ``mark_k`` draws a dotted vertical line where the mean gaps are
     read. ``legend``: ``True`` (inside, lower left: the curves fall to the right), a matplotlib
     ``loc`` string, or ``False`` (the caller makes one legend for a whole figure).
+
+    Args:
+        ax: the Axes to draw into.
+        curves: ordering name -> test accuracies ``(M, K+1)``, finite fractions in [0, 1], one
+            row per seed, column ``k`` after ablating ``k`` neurons; every drawn ordering has
+            the same ``K``.
+        orderings: the keys of ``curves`` to draw, in this order (``"<measure>-<low|high>"`` or
+            ``"random"``); default ``None``: every known key, in the standard order.
+        title: axes title; default ``None``: none.
+        mark_k: ``k`` in ``0..K`` to mark with a dotted vertical line; default ``None``: none.
+        legend: ``True`` (default; lower left), a matplotlib ``loc`` string, or ``False``.
+        show_std: draw the band of ± one (population) standard deviation over seeds; default
+            ``True``.
+        fontsize: base font size in points; default 9.
+
+    Returns:
+        ``ax``.
+
+    Raises:
+        ValueError: ``ax`` not an Axes; ``curves`` empty or not a dict; ``orderings`` not keys
+            of ``curves`` or not ordering names; a curve not ``(M, K+1)`` with one ``K``, not
+            finite or outside [0, 1]; ``mark_k`` outside ``0..K``.
     """
     if not isinstance(ax, Axes):
         raise ValueError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
@@ -266,11 +310,33 @@ def layer_composition(ax: Axes, layer_of: Mapping[str, np.ndarray],
     """Whole-network ablation: which layer the ablated neurons come from as k grows.
 
     ``layer_of`` maps ordering names to ``(M, total)`` integer arrays, the 0-based hidden layer
-    of the k-th ablated neuron (as :func:`nbutils.analysis.whole_network_curves` returns it). Plots,
-    per ordering, the fraction of the first k ablated neurons that lie in hidden ``layer``
+    of the k-th ablated neuron (as :func:`nbutils.analysis.whole_network_curves` returns it).
+    Plots, per ordering, the fraction of the first k ablated neurons that lie in hidden ``layer``
     (0-based; default the paper's layer 1), mean over seeds. With the hidden ``widths``, a grey
-    dotted line marks the largest possible fraction, min(k, n_layer) / k (every neuron so far from
-    that layer), and a grey dashed one the layer's share of all neurons (what random gives).
+    dotted line marks the largest possible fraction, min(k, n_layer) / k (every neuron so far
+    from that layer), and a grey dashed one the layer's share of all neurons (what random gives).
+
+    Args:
+        ax: the Axes to draw into.
+        layer_of: ordering name -> non-negative integer array ``(M, T)``, entry ``[m, k-1]`` the
+            0-based hidden layer of the k-th neuron member ``m`` ablates (``T`` hidden neurons
+            in all); every drawn ordering has the same shape.
+        orderings: the keys of ``layer_of`` to draw, in this order; default ``None``: every
+            known key, in the standard order.
+        layer: 0-based hidden layer whose share is plotted; default 0 (the paper's layer 1).
+        widths: the hidden widths ``(n_1, ..., n_H)``, summing to ``T``; draws the two grey
+            reference lines; default ``None``: no reference lines, ``H`` taken from the data.
+        title: axes title; default ``None``: none.
+        legend: ``True`` (default; lower left), a matplotlib ``loc`` string, or ``False``.
+        fontsize: base font size in points; default 9.
+
+    Returns:
+        ``ax``.
+
+    Raises:
+        ValueError: ``ax`` not an Axes; ``layer_of`` empty or not a dict; ``orderings`` not
+            keys of it; an array not 2-D, empty, not of non-negative integers or of another
+            shape; ``widths`` not summing to ``T``; ``layer`` not in ``0..H-1``.
     """
     if not isinstance(ax, Axes):
         raise ValueError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")

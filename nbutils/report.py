@@ -1,4 +1,5 @@
-"""What chapters show: claims tables and the verdict rules behind them, timings."""
+"""What chapters show: claims tables, the verdict rules behind them (every rule and threshold a
+chapter applies; the book states them on its page "How claims are judged"), timings."""
 from __future__ import annotations
 
 import time
@@ -8,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .config import get_profile
-from .stats import Gap, format_gap
+from .stats import Gap, format_gap, wilcoxon_floor
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable")
 
@@ -56,45 +58,148 @@ def claims_table(claims: list[Claim]) -> ClaimsTable:
 
 
 # ------------------------------------------------------------------------- verdict rules
-# The rules every chapter applies to a claim (stated in the chapters' "Claims" sections).
-ALPHA = 0.05      # significance level
-SMALL_GAP = 2.0   # percentage points: our reading of the paper's "small" mean gap
+# Every rule a chapter applies to a claim, and every threshold, lives here; the book states them
+# once, on the page book/verdicts.md ("How claims are judged"), which tests/test_report.py keeps
+# in step with the constants below.
 
+ALPHA = 0.05              # significance level of every test
+SMALL_GAP = 2.0           # percentage points: below this, a gap (or a cost) is "small"
+MOST_SHARE = 50.0         # percent: "most" means more than this share
+ALMOST_ONLY_SHARE = 90.0  # percent: "almost only" means at least this share
+SMALL_COST_RATIO = 0.5    # a cost is "only" small if below this fraction of a reference cost
+LARGE_DROP = 30.0         # percentage points: an ablation that costs at least this "matters"
+CHANCE_MARGIN = 5.0       # percentage points: an accuracy this close to 100 / C % is "chance"
+ZERO_TOL = 1e-12          # bits: a measure at most this is zero (and bounds hold up to it)
+AGREE_TOL = 1e-9          # two computations of one number agree if they differ by less
+
+
+# --- claims about a mean gap (Wilcoxon or KS p-value, nbutils.stats)
 
 def direction_verdict(gap: Gap, sign: int, alpha: float = ALPHA) -> str:
     """A claimed direction (``sign`` +1: better than random, -1: worse): *reproduced* with that
-    sign and ``p < alpha``, *partly* with the sign only, *not reproduced* with the other sign."""
+    sign and ``p < alpha``, *partly* with the sign only, *not reproduced* with the other sign
+    (or a gap of exactly zero)."""
     if np.sign(gap.mg) != sign:
         return "not reproduced"
     return "reproduced" if gap.p < alpha else "partly"
 
 
-def similar_verdict(gap: Gap, p_floor: float, alpha: float = ALPHA,
+def is_small_gap(points: float, small: float = SMALL_GAP) -> bool:
+    """A gap or cost in percentage points is small (negligible) if ``|points| < small``."""
+    return bool(abs(points) < small)
+
+
+def similar_verdict(gap: Gap, p_floor: float | None = None, alpha: float = ALPHA,
                     small: float = SMALL_GAP) -> str:
     """A claimed similarity, the paper's rule (small gap or ``p > alpha``): *reproduced* if
     ``|MG| < small`` or the gap is not significant although it could have been (``p_floor``:
-    the smallest p the seeds allow, :func:`nbutils.stats.wilcoxon_floor`); *partly* if it is not
-    significant only because the seeds are too few; else *not reproduced*."""
-    if abs(gap.mg) < small or (gap.p > alpha and p_floor < alpha):
+    the smallest p the seeds allow; None: :func:`nbutils.stats.wilcoxon_floor` of ``gap.n``);
+    *partly* if it is not significant only because the seeds are too few; else *not
+    reproduced*."""
+    if p_floor is None:
+        p_floor = wilcoxon_floor(gap.n)
+    if is_small_gap(gap.mg, small) or (gap.p > alpha and p_floor < alpha):
         return "reproduced"
     return "partly" if gap.p > alpha else "not reproduced"
 
 
+# --- claims made of several parts, or over several cases
+
 def combine(*verdicts: str) -> str:
-    """A claim of several parts: *reproduced* if all are, *not reproduced* if none is."""
+    """A claim of several different parts ("A, and B"): *reproduced* if all parts are, *not
+    reproduced* if none is, else *partly*."""
     if all(v == "reproduced" for v in verdicts):
         return "reproduced"
     return "not reproduced" if all(v == "not reproduced" for v in verdicts) else "partly"
 
 
+def cases_verdict(verdicts: Iterable[str]) -> str:
+    """One statement claimed for several cases (networks, measures, panels, seeds), one verdict
+    per case: *reproduced* if every case is, *partly* if more than half of the cases are at least
+    partly reproduced, else *not reproduced*; no case: *not testable*."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return "not testable"
+    if all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    holding = sum(v in ("reproduced", "partly") for v in verdicts)
+    return "partly" if holding > len(verdicts) / 2 else "not reproduced"
+
+
 def count_verdict(count: int, total: int) -> str:
-    """A claim over ``total`` cases of which ``count`` agree: all, a majority, or fewer."""
+    """:func:`cases_verdict` for yes/no cases, ``count`` of ``total`` holding: all *reproduced*,
+    more than half *partly*, fewer *not reproduced*; no case: *not testable*."""
     if total == 0:
         return "not testable"
     if count == total:
         return "reproduced"
     return "partly" if count > total / 2 else "not reproduced"
 
+
+def verdict_from(condition: bool, partial: bool = False) -> str:
+    """A yes/no check: *reproduced* if ``condition``; else *partly* when ``partial`` (e.g. the
+    run matches the claim only at a reduced scale); else *not reproduced*."""
+    if condition:
+        return "reproduced"
+    return "partly" if partial else "not reproduced"
+
+
+# --- words for sizes and shares
+
+def is_most(share: float) -> bool:
+    """"Most": a share (percent) above :data:`MOST_SHARE`."""
+    return bool(share > MOST_SHARE)
+
+
+def is_almost_only(share: float) -> bool:
+    """"Almost only": a share (percent) of at least :data:`ALMOST_ONLY_SHARE`."""
+    return bool(share >= ALMOST_ONLY_SHARE)
+
+
+def is_small_cost(cost: float, reference: float) -> bool:
+    """A cost (points lost) is "only" small next to ``reference``, the cost of the same ablation
+    in a comparable network, if it is below ``SMALL_COST_RATIO * reference``."""
+    return bool(cost < SMALL_COST_RATIO * reference)
+
+
+# --- checks of constructed examples (chapter 8) and of computations (chapter 2)
+
+def costs_nothing(intact: ArrayLike, ablated: ArrayLike) -> bool:
+    """Ablation costs nothing: every draw's accuracy (fraction) equals the intact one (to
+    :data:`AGREE_TOL`)."""
+    return bool(np.all(np.abs(np.asarray(ablated) - np.asarray(intact)) < AGREE_TOL))
+
+
+def _points(fraction: ArrayLike) -> np.ndarray:
+    """Accuracies (fractions) in percentage points, rounded to 1e-9 points like the gaps of
+    :mod:`nbutils.stats`: float noise does not move a value across a threshold."""
+    return np.round(100.0 * np.asarray(fraction, dtype=np.float64), 9)
+
+
+def is_large_drop(intact: ArrayLike, ablated: ArrayLike) -> bool:
+    """Ablation matters: every draw loses at least :data:`LARGE_DROP` points of accuracy
+    (accuracies as fractions)."""
+    return bool(np.all(_points(np.asarray(intact) - np.asarray(ablated)) >= LARGE_DROP))
+
+
+def is_chance(accuracy: ArrayLike, n_classes: int) -> bool:
+    """Every draw's accuracy (fraction) is within :data:`CHANCE_MARGIN` points of chance,
+    ``100 / n_classes`` percent."""
+    return bool(np.all(np.abs(_points(accuracy) - _points(1 / n_classes)) <= CHANCE_MARGIN))
+
+
+def is_zero(bits: ArrayLike) -> bool:
+    """Every value (bits) is zero up to rounding: ``|value| <= ZERO_TOL``."""
+    return bool(np.all(np.abs(np.asarray(bits)) <= ZERO_TOL))
+
+
+def agree(a: ArrayLike, b: ArrayLike = 0.0) -> bool:
+    """Two computations of the same numbers agree: every difference below :data:`AGREE_TOL`
+    (with ``b`` left out, ``a`` is the difference)."""
+    return bool(np.all(np.abs(np.asarray(a) - np.asarray(b)) < AGREE_TOL))
+
+
+# ------------------------------------------------------------------------- explanations
 
 def gap_reasons(named_gaps: dict[str, Gap], verdict_of: Callable[[Gap], str],
                 alpha: float = ALPHA) -> str:
@@ -126,13 +231,6 @@ def why(verdict: str, scale: str, extra: str = "") -> str:
     """The "why they differ" cell: ``extra`` alone for a reproduced claim, else the scale note
     first."""
     return extra if verdict == "reproduced" else "; ".join(p for p in (scale, extra) if p)
-
-
-def verdict_from(condition: bool, partial: bool = False) -> str:
-    """``reproduced`` if ``condition``; else ``partly`` when ``partial``; else ``not reproduced``."""
-    if condition:
-        return "reproduced"
-    return "partly" if partial else "not reproduced"
 
 
 @contextmanager

@@ -63,6 +63,28 @@ def mean_gap(ordered: ArrayLike, random: ArrayLike, k: int, grid: ArrayLike | No
     have the same sign (z = 637.5 / sqrt(50*51*101/24) = 6.154); the exact test would give 1.8e-15.
     Differences are rounded to 1e-9 points first, so that float noise makes no spurious non-zero
     differences or broken ties.  All differences zero: p = 1.  Fewer than 2 seeds: p = NaN (note).
+
+    Args:
+        ordered: test accuracies ``(M, K+1)`` of an information-ordered ablation, finite
+            fractions in [0, 1], one row per seed (``M`` seeds), column ``k`` after ablating
+            ``k`` neurons (or one column per entry of ``grid``).
+        random: accuracies of random ablation, the same shape, paired with ``ordered`` row by
+            row (seed by seed).
+        k: the number of ablated neurons at which the gap is read: a column index in
+            ``0..K``, or a value of ``grid`` when it is given.
+        grid: the ``k`` of each column, shape ``(K+1,)``, for curves on a coarser grid;
+            default ``None``: column ``j`` is ``k = j``.
+        method: scipy's Wilcoxon method, ``"approx"`` (default, the paper's), ``"exact"`` or
+            ``"auto"``.
+
+    Returns:
+        :class:`Gap` with ``k``, ``mg`` = MG@k in percentage points, the two-sided ``p``,
+        ``n = M`` seeds, the ``test`` used and a ``note`` (why there is no test, or ``""``).
+
+    Raises:
+        ValueError: ``method`` not in :data:`WILCOXON_METHODS`; ``ordered`` or ``random`` not
+            a non-empty 2-D array of fractions in [0, 1] or of different shapes; ``k`` not a
+            column (or not in ``grid``); ``grid`` not of shape ``(K+1,)``.
     """
     if method not in WILCOXON_METHODS:
         raise ValueError(f"method must be one of {WILCOXON_METHODS}, got {method!r}")
@@ -71,7 +93,13 @@ def mean_gap(ordered: ArrayLike, random: ArrayLike, k: int, grid: ArrayLike | No
     if random.shape != ordered.shape:
         raise ValueError(f"random has shape {random.shape}, ordered has {ordered.shape}")
     col = _column(k, ordered.shape[1], grid)
-    diff = np.round(100.0 * (ordered[:, col] - random[:, col]), 9)
+    return _paired(k, 100.0 * (ordered[:, col] - random[:, col]), method)
+
+
+def _paired(k: int, diff: np.ndarray, method: str, note: str = "") -> Gap:
+    """The mean of per-seed differences (points) with the two-sided Wilcoxon p of
+    :func:`mean_gap`."""
+    diff = np.round(diff, 9)
     n = diff.size
     test = f"Wilcoxon signed-rank ({method})"
     mg = float(diff.mean())
@@ -80,7 +108,25 @@ def mean_gap(ordered: ArrayLike, random: ArrayLike, k: int, grid: ArrayLike | No
     if not diff.any():
         return Gap(k, 0.0, 1.0, n, test, "all differences are zero")
     res = _st.wilcoxon(diff, zero_method="wilcox", correction=False, method=method)
-    return Gap(k, mg, float(res.pvalue), n, test)
+    return Gap(k, mg, float(res.pvalue), n, test, note)
+
+
+def area_gap(curves_a: ArrayLike, curves_b: ArrayLike, method: str = "approx") -> Gap:
+    """The area between two sets of curves of the same networks, in points per ablated neuron.
+
+    Per seed, the mean over k = 0..K of ``curves_a[:, k] - curves_b[:, k]`` (the area between
+    the two curves divided by the k range, so that it reads like a mean gap); over seeds its mean
+    and the paired two-sided Wilcoxon p of :func:`mean_gap`. Used to compare two treatments of
+    the same ensemble, e.g. ablation to the mean vs to zero (claim S6). ``k`` of the result is K.
+    """
+    if method not in WILCOXON_METHODS:
+        raise ValueError(f"method must be one of {WILCOXON_METHODS}, got {method!r}")
+    a = _check_curves(curves_a, "curves_a")
+    b = _check_curves(curves_b, "curves_b")
+    if a.shape != b.shape:
+        raise ValueError(f"curves_b has shape {b.shape}, curves_a has {a.shape}")
+    return _paired(a.shape[1] - 1, 100.0 * (a - b).mean(axis=1), method,
+                   f"area: mean over k = 0..{a.shape[1] - 1}")
 
 
 def ks_gap(random_a: ArrayLike, random_b: ArrayLike, k: int,
@@ -145,7 +191,24 @@ def mean_std(curves: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 def gap_table(curves: dict[str, ArrayLike], random_key: str, k: int,
               grid: ArrayLike | None = None, method: str = "approx") -> pd.DataFrame:
-    """One row per ordering (every key but random_key, in dict order): ordering, MG@k, p, text."""
+    """One row per ordering (every key but random_key, in dict order): ordering, MG@k, p, text.
+
+    Args:
+        curves: ordering name -> test accuracies ``(M, K+1)`` (fractions in [0, 1], one row per
+            seed), all of the same shape, including the random baseline.
+        random_key: the key of the random-ablation curves every other ordering is compared to.
+        k: the number of ablated neurons at which MG@k is read (see :func:`mean_gap`).
+        grid: the ``k`` of each column, ``(K+1,)``; default ``None``: column ``j`` is ``k = j``.
+        method: Wilcoxon method, ``"approx"`` (default), ``"exact"`` or ``"auto"``.
+
+    Returns:
+        ``pandas.DataFrame`` with one row per ordering but ``random_key`` (``len(curves) - 1``
+        rows, dict order) and the columns ``"ordering"``, ``f"MG@{k}"`` (percentage points),
+        ``"p"`` and ``"text"`` (:func:`format_gap`).
+
+    Raises:
+        ValueError: ``random_key`` not a key of ``curves``, or as :func:`mean_gap`.
+    """
     if random_key not in curves:
         raise ValueError(f"random_key {random_key!r} is not a key of curves: {list(curves)}")
     rows = []

@@ -216,10 +216,37 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
                    dtype: torch.dtype = torch.float32) -> tuple[EnsembleMLP, TrainHistory]:
     """Train one network per seed under ``config`` as one :class:`EnsembleMLP`.
 
-    ``x_train`` ``(n, d)`` and ``y_train`` ``(n,)`` should already be on ``device``. Returns the
+    ``x_train`` ``(N, d)`` and ``y_train`` ``(N,)`` should already be on ``device``. Returns the
     trained ensemble (eval mode) and its per-epoch history (validation accuracy when ``x_val`` is
     given). ``max_steps`` stops early (tests and benchmarks); ``dtype=torch.float64`` trains in
     double precision (the equivalence tests use it to compare with a tight tolerance).
+
+    Args:
+        config: the training configuration (architecture, activation, regularizer, optimizer,
+            epochs, batch size, Dropout).
+        seeds: positive integer seeds, one per member: member ``i`` is the network of seed
+            ``seeds[i]``; ``M = len(seeds)``.
+        x_train: float training inputs ``(N, d)``, ``d`` the architecture's input width.
+        y_train: integer training labels ``(N,)`` in ``0..C-1``.
+        x_val: validation inputs ``(N_val, d)``; default ``None``: no validation accuracy.
+        y_val: validation labels ``(N_val,)``; needed together with ``x_val``.
+        device: ``"auto"`` or ``None`` (default; CUDA when available), ``"cpu"`` or
+            ``"cuda[:N]"``.
+        fused: run the RMSprop step as one compiled kernel per tensor (ignored for Adam);
+            default ``None``: when ``torch.compile`` works here (:func:`fused_available`).
+        progress: show a progress bar; default ``False``.
+        max_steps: stop after this many optimizer steps in all; default ``None``:
+            ``config.epochs`` full epochs.
+        dtype: dtype of parameters and inputs; default ``torch.float32``.
+
+    Returns:
+        ``(model, history)``: the trained :class:`EnsembleMLP` of ``M`` members on ``device``
+        in eval mode, and its :class:`TrainHistory`: ``train_loss``, ``train_acc`` and
+        ``val_acc`` (empty without validation data) as lists ``(epochs, M)``, and ``seconds``.
+
+    Raises:
+        ValueError: ``seeds`` empty or not positive integers, ``x_train`` not ``(N, d)``, or
+            an unknown or unavailable ``device``.
     """
     from tqdm import tqdm
 

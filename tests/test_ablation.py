@@ -1,19 +1,36 @@
-"""The incremental cumulative-ablation engine equals the mask-and-forward reference exactly."""
+"""The incremental cumulative-ablation engine equals the mask-and-forward reference exactly.
+
+Exact equality is CPU-independent here: both engines evaluate the network in float64 (the
+float32 weights are exact in float64), where the two summation orders differ by ~1e-15 relative,
+and a prediction can only differ when two logits agree to ~15 digits (exact ties, built on
+purpose in one test, go to the first class in both). The small nets below are trained in
+float32, so their weights differ slightly from CPU to CPU, but every comparison uses the same
+weights on both sides.
+"""
 import copy
 
 import pytest
 import torch
 
-from nbutils.ablation import (ablation_curve, ablation_predictions, flat_index, layer_counts,
-                              mean_outputs, naive_ablation_curve,
-                              source_layers, unflatten, whole_network_curve)
-from nbutils.ensemble import EnsembleMLP, build_reference_mlp, ensemble_loss
+from nbutils.ablation import (
+    ablation_curve,
+    ablation_predictions,
+    flat_index,
+    layer_counts,
+    mean_outputs,
+    naive_ablation_curve,
+    source_layers,
+    unflatten,
+    whole_network_curve,
+)
+from nbutils.ensemble import EnsembleMLP
 from nbutils.orderings import order_by, random_orders
 
-WIDTHS = (30, 20, 16, 12, 8, 10)  # 4 hidden layers, 10 classes
-M = 3
+from conftest import SMALL_MEMBERS as M
+from conftest import SMALL_WIDTHS as WIDTHS
+from conftest import small_data as _data
+
 N_TEST = 300
-LR, STEPS = 2e-2, 400
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -23,45 +40,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def _data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Noisy clusters: a task small nets learn in a few hundred steps."""
-    g = torch.Generator().manual_seed(123)
-    centers = 1.5 * torch.randn(10, WIDTHS[0], generator=g)
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, 10, (n,), generator=g)
-    return centers[y] + torch.randn(n, WIDTHS[0], generator=g), y
-
-
-_NETS: dict[tuple[str, bool], EnsembleMLP] = {}
-
-
-def _net(activation: str, batch_norm: bool) -> EnsembleMLP:
-    """A briefly trained ensemble (with Dropout, and batch norm with perturbed running stats)."""
-    key = (activation, batch_norm)
-    if key not in _NETS:
-        dropout = (0.2, 0.3, 0.2, 0.3) if batch_norm else ()
-        mlps = [build_reference_mlp(WIDTHS, activation, s, dropout=dropout, batch_norm=batch_norm)
-                for s in range(1, M + 1)]
-        model = EnsembleMLP.from_members(mlps, activation, dropout=dropout, batch_norm=batch_norm)
-        x, y = _data(2000, seed=1)
-        opt = torch.optim.Adam(model.parameters(), lr=LR)
-        g = torch.Generator().manual_seed(2)
-        model.train()
-        for _ in range(STEPS):
-            idx = torch.randint(0, x.shape[0], (M, 32), generator=g)
-            loss = ensemble_loss(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        if batch_norm:  # make the running statistics matter
-            with torch.no_grad():
-                for l in range(model.n_hidden):
-                    model.running_mean(l).add_(0.1 * torch.randn(model.running_mean(l).shape, generator=g))
-                    model.running_var(l).mul_(torch.empty(model.running_var(l).shape).uniform_(0.8, 1.25, generator=g))
-        _NETS[key] = model.eval()
-    return _NETS[key]
 
 
 def _test_set():
@@ -74,8 +52,8 @@ def _order(model, layer, seed):
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("batch_norm", [False, True])
-def test_nets_are_meaningful(activation, batch_norm):
-    model = _net(activation, batch_norm)
+def test_nets_are_meaningful(activation, batch_norm, small_ensemble):
+    model = small_ensemble(activation, batch_norm)
     x, y = _test_set()
     assert (model.accuracy(x, y) > 0.6).all()
 
@@ -84,8 +62,8 @@ def test_nets_are_meaningful(activation, batch_norm):
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("layer", [0, 1, 3])
 @pytest.mark.parametrize("values", ["zero", "mean"])
-def test_layerwise_equals_naive(activation, batch_norm, layer, values):
-    model = _net(activation, batch_norm)
+def test_layerwise_equals_naive(activation, batch_norm, layer, values, small_ensemble):
+    model = small_ensemble(activation, batch_norm)
     x, y = _test_set()
     x_train = _data(500, seed=4)[0]
     order = _order(model, layer, seed=layer)
@@ -107,8 +85,8 @@ def test_layerwise_equals_naive(activation, batch_norm, layer, values):
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("batch_norm", [False, True])
 @pytest.mark.parametrize("values", ["zero", "mean"])
-def test_whole_network_equals_naive(activation, batch_norm, values):
-    model = _net(activation, batch_norm)
+def test_whole_network_equals_naive(activation, batch_norm, values, small_ensemble):
+    model = small_ensemble(activation, batch_norm)
     x, y = _test_set()
     T = sum(model.hidden_widths)
     order = random_orders(M, T, 1, seed=7)[:, 0]
@@ -123,8 +101,8 @@ def test_whole_network_equals_naive(activation, batch_norm, values):
     assert (acc.amax(1) > acc.amin(1)).all()
 
 
-def test_sparse_unsorted_ks_and_chunks():
-    model = _net("relu", True)
+def test_sparse_unsorted_ks_and_chunks(small_ensemble):
+    model = small_ensemble("relu", True)
     x, y = _test_set()
     T = sum(model.hidden_widths)
     order = random_orders(M, T, 1, seed=8)[:, 0]
@@ -137,8 +115,8 @@ def test_sparse_unsorted_ks_and_chunks():
                                       chunk=50), layer_full[:, [16, 3]])
 
 
-def test_explicit_values_and_mean_outputs():
-    model = _net("sigmoid", True)
+def test_explicit_values_and_mean_outputs(small_ensemble):
+    model = small_ensemble("sigmoid", True)
     x, y = _test_set()
     x_train = _data(500, seed=4)[0]
     means = mean_outputs(model, x_train)
@@ -150,7 +128,8 @@ def test_explicit_values_and_mean_outputs():
     assert torch.equal(by_name, ablation_curve(model, x, y, 2, order, means))
     assert torch.equal(by_name, ablation_curve(model, x, y, 2, order, means[2]))
     zero = torch.zeros(M, model.hidden_widths[2])
-    assert torch.equal(ablation_curve(model, x, y, 2, order, zero), ablation_curve(model, x, y, 2, order))
+    assert torch.equal(ablation_curve(model, x, y, 2, order, zero),
+                       ablation_curve(model, x, y, 2, order))
     T = sum(model.hidden_widths)
     flat = torch.cat(means, dim=1)
     order = random_orders(M, T, 1, seed=2)[:, 0]
@@ -158,8 +137,8 @@ def test_explicit_values_and_mean_outputs():
                        whole_network_curve(model, x, y, order, "mean", x_train=x_train))
 
 
-def test_batch_of_orderings_equals_one_by_one():
-    model = _net("relu", True)
+def test_batch_of_orderings_equals_one_by_one(small_ensemble):
+    model = small_ensemble("relu", True)
     x, y = _test_set()
     orders = random_orders(M, model.hidden_widths[1], 3, seed=5)
     acc, per_class = ablation_curve(model, x, y, 1, orders, "mean", per_class=True,
@@ -173,13 +152,15 @@ def test_batch_of_orderings_equals_one_by_one():
     orders = random_orders(M, T, 2, seed=6)
     pred = ablation_predictions(model, x, None, orders, ks=[0, 9, 40])
     assert pred.shape == (M, 2, 3, N_TEST)
-    assert torch.equal(pred, ablation_predictions(model, x, None, orders, ks=[0, 9, 40], naive=True))
+    assert torch.equal(pred, ablation_predictions(model, x, None, orders, ks=[0, 9, 40],
+                                                  naive=True))
     acc = whole_network_curve(model, x, y, orders, ks=[0, 9, 40])
-    assert torch.equal(acc[:, 1], naive_ablation_curve(model, x, y, None, orders[:, 1], ks=[0, 9, 40]))
+    assert torch.equal(acc[:, 1],
+                       naive_ablation_curve(model, x, y, None, orders[:, 1], ks=[0, 9, 40]))
 
 
-def test_exact_logit_ties_go_to_the_first_class():
-    model = copy.deepcopy(_net("relu", False))
+def test_exact_logit_ties_go_to_the_first_class(small_ensemble):
+    model = copy.deepcopy(small_ensemble("relu", False))
     with torch.no_grad():  # class 7 duplicates class 2: their logits are always equal
         model.weights[-1][:, :, 7] = model.weights[-1][:, :, 2]
         model.biases[-1][:, :, 7] = model.biases[-1][:, :, 2]
@@ -191,23 +172,23 @@ def test_exact_logit_ties_go_to_the_first_class():
         assert (pred == 2).any() and not (pred == 7).any()
 
 
-def test_float32_reference_runs():
-    model = _net("sigmoid", True)
+def test_float32_reference_runs(small_ensemble):
+    model = small_ensemble("sigmoid", True)
     x, y = _test_set()
     order = _order(model, 0, 0)
     acc32 = naive_ablation_curve(model, x, y, 0, order, dtype=torch.float32)
     assert torch.allclose(acc32, ablation_curve(model, x, y, 0, order), atol=2 / N_TEST)
 
 
-def test_zero_ablating_last_layer_leaves_the_bias():
-    model = _net("relu", False)
+def test_zero_ablating_last_layer_leaves_the_bias(small_ensemble):
+    model = small_ensemble("relu", False)
     x, _ = _test_set()
     pred = ablation_predictions(model, x, 3, _order(model, 3, 0))
     assert torch.equal(pred[:, -1], model.biases[-1][:, 0].argmax(-1)[:, None].expand(M, N_TEST))
 
 
-def test_eval_mode_is_used_and_restored():
-    model = _net("relu", True)
+def test_eval_mode_is_used_and_restored(small_ensemble):
+    model = small_ensemble("relu", True)
     x, y = _test_set()
     order = _order(model, 0, 0)
     expected = ablation_curve(model, x, y, 0, order)
@@ -220,8 +201,8 @@ def test_eval_mode_is_used_and_restored():
         model.eval()
 
 
-def test_double_precision_model():
-    model = _net("sigmoid", False)
+def test_double_precision_model(small_ensemble):
+    model = small_ensemble("sigmoid", False)
     double = EnsembleMLP(WIDTHS, "sigmoid", M).double()
     double.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
     x, y = _test_set()
@@ -230,8 +211,8 @@ def test_double_precision_model():
                        naive_ablation_curve(double, x.double(), y, 1, order))
 
 
-def test_per_class_absent_class_is_nan():
-    model = _net("relu", False)
+def test_per_class_absent_class_is_nan(small_ensemble):
+    model = small_ensemble("relu", False)
     x, y = _test_set()
     keep = y != 4
     acc, per_class = ablation_curve(model, x[keep], y[keep], 0, _order(model, 0, 0), per_class=True)
@@ -269,12 +250,13 @@ def test_flat_indexing():
     order = torch.tensor([[20, 0, 48, 35]])  # layer 1, 0, 3, 1
     assert source_layers((20, 16, 12, 8), order).tolist() == [[1, 0, 3, 1]]
     counts = layer_counts((20, 16, 12, 8), order)
-    assert counts[0].tolist() == [[0, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0], [1, 1, 0, 1], [1, 2, 0, 1]]
+    assert counts[0].tolist() == [[0, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0], [1, 1, 0, 1],
+                                  [1, 2, 0, 1]]
 
 
 # ---------------------------------------------------------------------------- bad inputs
-def _bad_calls():
-    model = _net("relu", False)
+def _bad_calls(small_ensemble):
+    model = small_ensemble("relu", False)
     x, y = _test_set()
     order = _order(model, 0, 0)
     T = sum(model.hidden_widths)
@@ -287,7 +269,8 @@ def _bad_calls():
     return {
         "layer high": (lambda: ablation_curve(model, x, y, 4, order), r"layer=4.*0\.\.3"),
         "layer negative": (lambda: ablation_curve(model, x, y, -1, order), r"layer=-1.*0\.\.3"),
-        "k beyond width": (lambda: ablation_curve(model, x, y, 0, order, ks=[0, 21]), r"ks.*0\.\.20"),
+        "k beyond width": (lambda: ablation_curve(model, x, y, 0, order, ks=[0, 21]),
+                           r"ks.*0\.\.20"),
         "ks not integer": (lambda: ablation_curve(model, x, y, 0, order, ks=[1.5]), "ks"),
         "order shape": (lambda: ablation_curve(model, x, y, 0, order[:, :-1]), "order"),
         "order duplicate": (lambda: ablation_curve(model, x, y, 0, dup), "order.*permutation"),
@@ -295,7 +278,8 @@ def _bad_calls():
         "whole order shape": (lambda: whole_network_curve(model, x, y, order), f"order.*{T}"),
         "unknown value": (lambda: ablation_curve(model, x, y, 0, order, "median"),
                           "values.*'zero', 'mean'"),
-        "value shape": (lambda: ablation_curve(model, x, y, 0, order, torch.zeros(M, 19)), "values"),
+        "value shape": (lambda: ablation_curve(model, x, y, 0, order, torch.zeros(M, 19)),
+                        "values"),
         "value inf": (lambda: ablation_curve(model, x, y, 0, order, inf_values), "values"),
         "mean without data": (lambda: ablation_curve(model, x, y, 0, order, "mean"), "x_train"),
         "nan x_train": (lambda: ablation_curve(model, x, y, 0, order, "mean", x_train=nan_x),
@@ -321,12 +305,12 @@ BAD_CASES = ("layer high", "layer negative", "k beyond width", "ks not integer",
              "naive layer", "order_by nan", "draws", "flat index")
 
 
-def test_bad_cases_listed():
-    assert set(_bad_calls()) == set(BAD_CASES)
+def test_bad_cases_listed(small_ensemble):
+    assert set(_bad_calls(small_ensemble)) == set(BAD_CASES)
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
-def test_bad_inputs_raise(case):
-    call, pattern = _bad_calls()[case]
+def test_bad_inputs_raise(case, small_ensemble):
+    call, pattern = _bad_calls(small_ensemble)[case]
     with pytest.raises(ValueError, match=pattern):
         call()

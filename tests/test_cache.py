@@ -1,13 +1,11 @@
 """Tests of nbutils.cache and of the memoization of trained ensembles (weights) and of the
 analysis results (measures, curves).
 
-The file-level tests need nothing; the ensemble tests train a tiny ensemble (2 seeds, 256
-MNIST images, one epoch) and need NBUTILS_DATA (a folder built by shared/data/prepare.sh).
+The file-level tests need nothing; the ensemble tests use ``cache_dir`` (conftest.py): a copy of
+a cache holding a tiny MNIST ensemble (2 seeds, 256 images, one epoch), which needs
+NBUTILS_DATA (a folder built by shared/data/prepare.sh).
 """
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,19 +13,9 @@ import torch
 
 from nbutils import ablation, analysis, cache, experiment, measures
 from nbutils.cache import CorruptCacheWarning
-from nbutils.config import Profile
 from nbutils.experiment import TrainedEnsemble
 
-REAL_DATA = os.environ.get("NBUTILS_DATA", "").strip()
-TINY = Profile("tiny", {"mnist": 2}, epochs=1, limit_train=256, limit_val=200, limit_test=200,
-               random_draws=2, description="test profile")
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("NBUTILS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("NBUTILS_RESULTS", raising=False)
-    return tmp_path / "cache"
+from conftest import TINY
 
 
 # --------------------------------------------------------------------------- file level
@@ -111,10 +99,6 @@ def test_cache_root_follows_environment(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------- experiments
-needs_data = pytest.mark.skipif(not REAL_DATA or not Path(REAL_DATA).is_dir(),
-                                reason="needs NBUTILS_DATA (a folder built by prepare.sh)")
-
-
 def tiny(regularizer: str = "l2", seeds: int | None = None) -> TrainedEnsemble:
     return TrainedEnsemble("mnist", "relu", regularizer, profile=TINY, seeds=seeds, device="cpu")
 
@@ -125,7 +109,6 @@ def forbid_training(monkeypatch):
     monkeypatch.setattr(experiment, "train_ensemble", fail)
 
 
-@needs_data
 def test_key_names_everything_that_determines_the_ensemble(cache_dir):
     names = {tiny().name, tiny(seeds=3).name, tiny("dropout").name,
              TrainedEnsemble("mnist", "relu", "l2", profile="ci", device="cpu").name}
@@ -133,7 +116,6 @@ def test_key_names_everything_that_determines_the_ensemble(cache_dir):
     assert tiny().name == tiny().name
 
 
-@needs_data
 def test_trained_once_then_loaded(cache_dir, monkeypatch):
     first = tiny()
     acc = first.summary().test_acc
@@ -145,7 +127,6 @@ def test_trained_once_then_loaded(cache_dir, monkeypatch):
         assert torch.equal(v, weights[k]), k
 
 
-@needs_data
 def test_corrupt_weights_are_reported_and_retrained_identically(cache_dir):
     first = tiny()
     weights = {k: v.clone() for k, v in first.model.state_dict().items()}
@@ -159,7 +140,6 @@ def test_corrupt_weights_are_reported_and_retrained_identically(cache_dir):
     assert cache.load_state(path) is not None  # the recomputed file is valid
 
 
-@needs_data
 @pytest.mark.parametrize("value", ["zero", "mean"])
 def test_results_are_used_without_weights(cache_dir, monkeypatch, value):
     exp = tiny()
@@ -185,7 +165,6 @@ def test_results_are_used_without_weights(cache_dir, monkeypatch, value):
     assert again._model is None  # the weights were never needed
 
 
-@needs_data
 def test_a_new_measure_recomputes_instead_of_failing(cache_dir, monkeypatch):
     exp = tiny()
     analysis.measures(exp)
@@ -200,7 +179,6 @@ def test_a_new_measure_recomputes_instead_of_failing(cache_dir, monkeypatch):
     np.testing.assert_array_equal(curves["mi-high"], old["mi-high"])
 
 
-@needs_data
 def test_corrupt_result_is_recomputed_identically(cache_dir):
     exp = tiny()
     curves = analysis.layer_curves(exp, 0)
@@ -212,7 +190,6 @@ def test_corrupt_result_is_recomputed_identically(cache_dir):
         np.testing.assert_array_equal(c, curves[name])
 
 
-@needs_data
 def test_interrupted_training_writes_nothing_and_keeps_the_cache(cache_dir, monkeypatch):
     done = tiny()
     done.summary()

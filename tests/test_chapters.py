@@ -14,18 +14,18 @@ notebooks, no data needed).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from urllib.parse import urlparse
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from nbutils.pipeline import ChapterError, execute_chapters, list_chapters, main
+
+from conftest import data_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
@@ -48,31 +48,6 @@ def run_nbval(notebook: Path, cwd: Path, env: dict[str, str] | None = None,
 def report(proc: subprocess.CompletedProcess) -> str:
     return (f"exit code {proc.returncode}\n--- stdout ---\n{proc.stdout[-30000:]}\n"
             f"--- stderr ---\n{proc.stderr[-5000:]}")
-
-
-def data_unavailable() -> str | None:
-    """Why the chapters cannot get their data, or None when they can.
-
-    Data are available when NBUTILS_DATA names a folder (a missing file there is a real failure,
-    reported by the chapter), when the download cache already holds every dataset, or when the
-    torchvision download mirror answers."""
-    if os.environ.get("NBUTILS_DATA", "").strip():
-        return None
-    from nbutils import data
-
-    root, _ = data.data_root()
-    if all((root / rel).exists() for name in data.DATASETS for rel in data.expected_files(name)):
-        return None
-    from torchvision.datasets import MNIST
-
-    host = urlparse(MNIST.mirrors[0]).hostname
-    try:
-        socket.create_connection((host, 443), timeout=5).close()
-        return None
-    except OSError:
-        return ("data unavailable: NBUTILS_DATA is not set, the download cache "
-                f"{root} is incomplete and the download mirror {host} cannot be reached; set "
-                "NBUTILS_DATA to a folder built by shared/data/prepare.sh")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,8 +213,8 @@ def test_nbval_passes_when_only_timings_hosts_addresses_tqdm_or_pngs_differ(tmp_
         ("object()",
          [new_output("execute_result", data={"text/plain": "<object at 0x7f00deadbeef>"},
                      execution_count=2)]),
-        ("import sys\nfrom tqdm import tqdm\nfor _ in tqdm(range(3), desc='train', file=sys.stderr):"
-         "\n    pass", [stderr(old_bar)]),
+        ("import sys\nfrom tqdm import tqdm\n"
+         "for _ in tqdm(range(3), desc='train', file=sys.stderr):\n    pass", [stderr(old_bar)]),
         ("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
          [new_output("display_data", data={"image/png": "iVBORw0KGgoAAAANSUhEUg==",
                                            "text/plain": "<Figure size 640x480 with 1 Axes>"})]),
@@ -263,8 +238,9 @@ def test_nbval_fails_on_a_changed_number_on_stdout_or_stderr(tmp_path):
 
 
 def test_sanitizers_rewrite_only_what_they_should():
-    from nbval.plugin import get_sanitize_patterns
     import re
+
+    from nbval.plugin import get_sanitize_patterns
 
     patterns = get_sanitize_patterns(SANITIZE.read_text())
     assert len(patterns) == 5

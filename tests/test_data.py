@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 
@@ -12,17 +11,6 @@ from torchvision import datasets
 
 from nbutils import data
 from nbutils.datasets import get_dataset, trusted_sha256
-
-REAL_DATA = os.environ.get("NBUTILS_DATA", "").strip()
-
-
-@pytest.fixture
-def real_root(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The real data folder from NBUTILS_DATA; skips the test when there is none."""
-    if not REAL_DATA or not Path(REAL_DATA).is_dir():
-        pytest.skip("needs real data: set NBUTILS_DATA to a folder built by shared/data/prepare.sh")
-    monkeypatch.setenv("NBUTILS_DATA", REAL_DATA)
-    return Path(REAL_DATA)
 
 
 def link_copy(src: Path, dst: Path, name: str) -> None:
@@ -122,8 +110,10 @@ def test_mnist_matches_torchvision_and_split(real_root: Path) -> None:
     reference = datasets.MNIST(str(real_root), train=True, download=False)
     train_idx, val_idx = data.split_indices(60000)
     pixels = reference.data.reshape(60000, 784).float() / 255
-    assert torch.equal(d.x_train, pixels[train_idx]) and torch.equal(d.y_train, reference.targets[train_idx])
-    assert torch.equal(d.x_val, pixels[val_idx]) and torch.equal(d.y_val, reference.targets[val_idx])
+    assert torch.equal(d.x_train, pixels[train_idx])
+    assert torch.equal(d.y_train, reference.targets[train_idx])
+    assert torch.equal(d.x_val, pixels[val_idx])
+    assert torch.equal(d.y_val, reference.targets[val_idx])
 
 
 def test_reproducible_after_clearing_memo(real_root: Path) -> None:
@@ -138,15 +128,18 @@ def test_limits_take_first_n_after_split(real_root: Path) -> None:
     full = data.load_dataset("mnist")
     small = data.load_dataset("mnist", limit_train=100, limit_val=50, limit_test=20)
     assert [len(small.y_train), len(small.y_val), len(small.y_test)] == [100, 50, 20]
-    assert torch.equal(small.x_train, full.x_train[:100]) and torch.equal(small.y_val, full.y_val[:50])
+    assert torch.equal(small.x_train, full.x_train[:100])
+    assert torch.equal(small.y_val, full.y_val[:50])
     assert torch.equal(small.x_test, full.x_test[:20])
     assert small.fingerprint != full.fingerprint
-    assert data.load_dataset("mnist", limit_val=10**6).fingerprint == full.fingerprint  # no-op limit
+    no_op_limit = data.load_dataset("mnist", limit_val=10**6)
+    assert no_op_limit.fingerprint == full.fingerprint
 
 
 def test_to_device(real_root: Path) -> None:
     d = data.load_dataset("mnist", limit_train=10, limit_val=10, limit_test=10, device="meta")
-    assert all(t.device.type == "meta" for t in (d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, d.y_test))
+    tensors = (d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, d.y_test)
+    assert all(t.device.type == "meta" for t in tensors)
     back = data.load_dataset("mnist", limit_train=10, limit_val=10, limit_test=10).to("meta")
     assert back.x_val.device.type == "meta" and back.fingerprint == d.fingerprint
 
@@ -189,8 +182,10 @@ def test_one_file_missing(real_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_
         data.load_dataset("fashionmnist")
 
 
-def test_cifar_sha256_fallback(real_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="corrupted"):  # stock torchvision rejects the shared copy
+def test_cifar_sha256_fallback(real_root: Path, monkeypatch: pytest.MonkeyPatch,
+                               tmp_path: Path) -> None:
+    # stock torchvision rejects the shared copy
+    with pytest.raises(RuntimeError, match="corrupted"):
         datasets.CIFAR10(str(real_root), train=False, download=False)
     assert data._TrustedCIFAR10(str(real_root), train=False, download=False)._check_integrity()
 

@@ -52,7 +52,8 @@ def test_environment_yml_pins_the_same_versions_as_pyproject():
     from_conda = pins([r for r in conda_pip_section() if not r.startswith("-e")], "environment.yml")
     only_pyproject = sorted(set(from_pyproject) - set(from_conda))
     only_conda = sorted(set(from_conda) - set(from_pyproject))
-    assert not only_pyproject, f"pinned in pyproject.toml but not in environment.yml: {only_pyproject}"
+    assert not only_pyproject, (
+        f"pinned in pyproject.toml but not in environment.yml: {only_pyproject}")
     assert not only_conda, f"pinned in environment.yml but not in pyproject.toml: {only_conda}"
     differ = {n: (from_pyproject[n], from_conda[n]) for n in from_pyproject
               if from_pyproject[n] != from_conda[n]}
@@ -77,7 +78,8 @@ def test_package_version_is_the_one_in_pyproject():
     """nbutils.__version__ is part of every cache key: it is the package's only version."""
     assert "version" not in pyproject()["project"]
     assert "version" in pyproject()["project"]["dynamic"]
-    assert pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "nbutils.__version__"}
+    dynamic = pyproject()["tool"]["setuptools"]["dynamic"]
+    assert dynamic["version"] == {"attr": "nbutils.__version__"}
 
 
 def test_registry_checksums_are_the_shared_ones():

@@ -1,10 +1,58 @@
-"""Claims tables show every sentence in full; verdicts are restricted to the four allowed."""
+"""Claims tables show every sentence in full; verdicts are restricted to the four allowed; every
+verdict rule gives the verdict a reader works out by hand, including at its thresholds; the
+book's page of rules quotes the thresholds the code uses."""
+import math
+import re
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from nbutils.report import Claim, claims_table, pm, verdict_from
+from nbutils import report
+from nbutils.report import (
+    AGREE_TOL,
+    ALMOST_ONLY_SHARE,
+    ALPHA,
+    CHANCE_MARGIN,
+    LARGE_DROP,
+    MOST_SHARE,
+    SMALL_COST_RATIO,
+    SMALL_GAP,
+    ZERO_TOL,
+    Claim,
+    agree,
+    cases_verdict,
+    claims_table,
+    combine,
+    costs_nothing,
+    count_verdict,
+    direction_verdict,
+    gap_reasons,
+    is_almost_only,
+    is_chance,
+    is_large_drop,
+    is_most,
+    is_small_cost,
+    is_small_gap,
+    is_zero,
+    pm,
+    scale_note,
+    similar_verdict,
+    verdict_from,
+    why,
+)
+from nbutils.stats import Gap, ks_floor, wilcoxon_floor
 
+ROOT = Path(__file__).resolve().parent.parent
+RULES_PAGE = ROOT / "book" / "verdicts.md"
 LONG = "the measures grow from layer 1 to layer 2 in every network the paper shows " * 3
 
+
+def gap(mg, p, n=8):
+    return Gap(k=80, mg=mg, p=p, n=n, test="wilcoxon")
+
+
+# ------------------------------------------------------------------------- claims tables
 
 def test_claims_table_shows_cells_in_full():
     table = claims_table([Claim("F1a", LONG, "ours", "partly", "fewer seeds")])
@@ -20,55 +68,230 @@ def test_claim_rejects_unknown_verdict():
         Claim("F1a", "p", "o", "maybe")
 
 
-def test_verdict_from_and_pm():
-    assert verdict_from(True) == "reproduced"
-    assert verdict_from(False, partial=True) == "partly"
-    assert verdict_from(False) == "not reproduced"
+def test_pm():
     assert pm(97.512, 0.0912) == "97.51 ± 0.09"
 
 
-def gap(mg, p):
-    from nbutils.stats import Gap
-    return Gap(k=80, mg=mg, p=p, n=8, test="wilcoxon")
+# ------------------------------------------------------------------------- the thresholds
 
+def test_the_thresholds():
+    assert ALPHA == 0.05
+    assert SMALL_GAP == 2.0                  # chapters 2, 4 and 5 alike
+    assert (MOST_SHARE, ALMOST_ONLY_SHARE) == (50.0, 90.0)
+    assert SMALL_COST_RATIO == 0.5
+    assert (LARGE_DROP, CHANCE_MARGIN) == (30.0, 5.0)
+    assert (ZERO_TOL, AGREE_TOL) == (1e-12, 1e-9)
+
+
+# ------------------------------------------------------------------------- gaps
 
 def test_direction_verdict():
-    from nbutils.report import direction_verdict
-    assert direction_verdict(gap(-5.0, 0.01), -1) == "reproduced"
-    assert direction_verdict(gap(-5.0, 0.2), -1) == "partly"
-    assert direction_verdict(gap(5.0, 0.01), -1) == "not reproduced"
+    assert direction_verdict(gap(-7.3, 0.03), -1) == "reproduced"
+    assert direction_verdict(gap(21.9, 7.55e-10), +1) == "reproduced"
+    assert direction_verdict(gap(-7.3, 0.2), -1) == "partly"          # sign, not significant
+    assert direction_verdict(gap(7.3, 0.03), -1) == "not reproduced"  # the other sign
+    assert direction_verdict(gap(-7.3, 0.03), +1) == "not reproduced"
+    assert direction_verdict(gap(0.0, 1.0), -1) == "not reproduced"   # no gap has no sign
+    # the boundary: significant means p < 0.05
+    assert direction_verdict(gap(-7.3, 0.0499), -1) == "reproduced"
+    assert direction_verdict(gap(-7.3, 0.05), -1) == "partly"
+    # 3 seeds cannot reach p < 0.05: the best they can give is partly
+    assert direction_verdict(gap(-7.3, wilcoxon_floor(3), n=3), -1) == "partly"
 
 
-def test_similar_verdict_uses_the_p_floor():
-    from nbutils.report import similar_verdict
-    assert similar_verdict(gap(1.5, 0.01), p_floor=0.01) == "reproduced"      # small gap
-    assert similar_verdict(gap(8.0, 0.3), p_floor=0.01) == "reproduced"       # could be significant
-    assert similar_verdict(gap(8.0, 0.3), p_floor=0.1) == "partly"            # seeds too few
+def test_is_small_gap():
+    assert is_small_gap(1.99) and is_small_gap(-1.99) and is_small_gap(0.0)
+    assert not is_small_gap(2.0) and not is_small_gap(-2.0) and not is_small_gap(5.0)
+
+
+def test_similar_verdict():
+    # a small gap is similar whatever p says
+    assert similar_verdict(gap(1.5, 0.001), p_floor=0.01) == "reproduced"
+    assert similar_verdict(gap(-1.99, 0.001), p_floor=0.01) == "reproduced"
+    assert similar_verdict(gap(-2.0, 0.001), p_floor=0.01) == "not reproduced"
+    # a large gap: similar if p > 0.05 although the seeds could have given p < 0.05
+    assert similar_verdict(gap(8.0, 0.3), p_floor=0.01) == "reproduced"
+    assert similar_verdict(gap(8.0, 0.05), p_floor=0.01) == "not reproduced"   # p = alpha
+    assert similar_verdict(gap(8.0, 0.051), p_floor=0.01) == "reproduced"
+    # ... only partly if the seeds could not have given p < 0.05
+    assert similar_verdict(gap(8.0, 0.3), p_floor=0.1) == "partly"
+    assert similar_verdict(gap(8.0, 0.3), p_floor=0.05) == "partly"
     assert similar_verdict(gap(8.0, 0.01), p_floor=0.01) == "not reproduced"
 
 
-def test_combine_and_count():
-    from nbutils.report import combine, count_verdict
-    assert combine("reproduced", "reproduced") == "reproduced"
-    assert combine("reproduced", "not reproduced") == "partly"
-    assert combine("not reproduced", "not reproduced") == "not reproduced"
-    assert [count_verdict(c, 4) for c in (4, 3, 2)] == ["reproduced", "partly", "not reproduced"]
-    assert count_verdict(0, 0) == "not testable"
+def test_similar_verdict_takes_the_floor_from_the_seed_count():
+    # 8 seeds: floor 0.0117 < 0.05, p = 0.3 is a real "not significant"
+    assert similar_verdict(gap(8.0, 0.3, n=8)) == "reproduced"
+    # 4 seeds: floor 0.068 > 0.05, p = 0.3 says nothing
+    assert similar_verdict(gap(8.0, 0.3, n=4)) == "partly"
+    # 5 seeds: floor 0.043 < 0.05 (chapter 2 used to ask for 6)
+    assert similar_verdict(gap(8.0, 0.3, n=5)) == "reproduced"
+
+
+def test_p_floors():
+    assert f"{wilcoxon_floor(5):.3g}" == "0.0431" and f"{wilcoxon_floor(4):.3g}" == "0.0679"
+    assert f"{ks_floor(3):.3g}" == "0.1"
 
 
 def test_gap_reasons_name_only_the_failing_parts():
-    from nbutils.report import direction_verdict, gap_reasons
     text = gap_reasons({"a": gap(-5.0, 0.01), "b": gap(-5.0, 0.2), "c": gap(4.0, 0.03)},
                        lambda g: direction_verdict(g, -1))
     assert "a:" not in text and "b: MG@80 = -5.0, p = 0.20, not significant (p > 0.05)" in text
     assert "c differs: MG@80 = 4.0" in text
 
 
+# ------------------------------------------------------------------------- several parts, cases
+
+R, P, N = "reproduced", "partly", "not reproduced"
+
+
+def test_combine():
+    assert combine(R, R) == R
+    assert combine(R, N) == P
+    assert combine(P, N) == P
+    assert combine(P, P) == P
+    assert combine(N, N) == N
+    assert combine(R, R, N) == P
+
+
+def test_cases_verdict():
+    assert cases_verdict([R, R, R, R]) == R
+    assert cases_verdict([R, R, R, P]) == P
+    assert cases_verdict([P, P, P, N]) == P                 # 3 of 4 at least partly
+    assert cases_verdict([R, R, N, N]) == N                 # half is not more than half
+    assert cases_verdict([R, P, N]) == P                    # 2 of 3
+    assert cases_verdict([R, N, N]) == N
+    assert cases_verdict([R, N]) == N                       # 1 of 2 is not a majority
+    assert cases_verdict([R, P]) == P
+    assert cases_verdict(v for v in (R, R)) == R            # any iterable
+    assert cases_verdict([]) == "not testable"
+
+
+def test_count_verdict_is_cases_verdict_for_yes_no_cases():
+    assert [count_verdict(c, 4) for c in (4, 3, 2, 0)] == [R, P, N, N]
+    assert [count_verdict(c, 5) for c in (5, 4, 3, 2)] == [R, P, P, N]
+    assert count_verdict(0, 0) == "not testable"
+    for total in range(1, 7):
+        for count in range(total + 1):
+            assert count_verdict(count, total) == cases_verdict([R] * count + [N] * (total - count))
+
+
+def test_verdict_from():
+    assert verdict_from(True) == R
+    assert verdict_from(True, partial=True) == R
+    assert verdict_from(False, partial=True) == P
+    assert verdict_from(False) == N
+
+
+# ------------------------------------------------------------------------- sizes and shares
+
+def test_shares():
+    assert is_most(50.1) and not is_most(50.0) and not is_most(12.0)
+    assert is_almost_only(90.0) and is_almost_only(100.0) and not is_almost_only(89.9)
+
+
+def test_is_small_cost():
+    # F3f: 13 points with batch norm against 40 without: 13 < 0.5 * 40
+    assert is_small_cost(13.0, 40.0)
+    assert not is_small_cost(20.0, 40.0)                    # half is not less than half
+    assert is_small_cost(19.9, 40.0)
+    assert not is_small_cost(35.0, 40.0)                    # smaller, but not much smaller
+
+
+# ------------------------------------------------------------------------- chapter 8, chapter 2
+
+def test_costs_nothing_and_large_drop():
+    intact = np.array([0.98, 0.99])
+    assert costs_nothing(intact, [0.98, 0.99])
+    assert not costs_nothing(intact, [0.98, 0.9875])        # one test sample of 400
+    assert is_large_drop(intact, [0.68, 0.69])              # 30 points in each draw
+    assert not is_large_drop(intact, [0.68, 0.70])          # 29 points in the second
+    assert is_large_drop(intact, [0.50, 0.49])
+
+
+def test_is_chance():
+    assert is_chance([0.50, 0.55, 0.45], n_classes=2)       # within 5 points of 50 %
+    assert not is_chance([0.50, 0.56], n_classes=2)
+    assert is_chance([0.25], n_classes=4) and not is_chance([0.31], n_classes=4)
+
+
+def test_is_zero_and_agree():
+    assert is_zero([0.0, 1e-12, -1e-13]) and not is_zero([0.0, 2e-12])
+    assert agree(1.0, 1.0 + 5e-10) and not agree(1.0, 1.0 + 2e-9)
+    assert agree([0.0, 5e-10]) and not agree(3e-9)          # one argument: a difference
+    assert agree(np.array([0.25, 0.5]), np.array([0.25, 0.5]))
+
+
+# ------------------------------------------------------------------------- explanations
+
 def test_scale_note_and_why():
-    from nbutils.report import scale_note, why
     assert scale_note("quick", [8, 8]) == "quick profile: 8 seeds instead of 50 (less power)"
     assert "p cannot fall below 0.11" in scale_note("ci", [3, 2], p_floor=0.1088)
     assert "3 or 2" not in scale_note("ci", [3, 2]) and "2 or 3 seeds" in scale_note("ci", [3, 2])
     assert why("reproduced", "scale", "detail") == "detail"
     assert why("partly", "scale", "detail") == "scale; detail"
     assert why("partly", "scale") == "scale"
+
+
+# ------------------------------------------------------------------------- the book's rules page
+
+def power_of_ten(x: float) -> str:
+    exponent = round(math.log10(x))
+    assert math.isclose(x, 10.0 ** exponent), x
+    return f"10^{{{exponent}}}"
+
+
+# each constant of nbutils.report, as the rules page must quote it
+QUOTED = {
+    "ALPHA": lambda v: f"p < {v:g}",
+    "SMALL_GAP": lambda v: f"below {v:g} percentage points",
+    "MOST_SHARE": lambda v: f"more than {v:g} %",
+    "ALMOST_ONLY_SHARE": lambda v: f"at least\n{v:g} %",
+    "SMALL_COST_RATIO": lambda v: f"{v:g} times",
+    "LARGE_DROP": lambda v: f"at least {v:g} percentage points",
+    "CHANCE_MARGIN": lambda v: f"within {v:g} percentage points",
+    "ZERO_TOL": lambda v: f"${power_of_ten(v)}$ bits",
+    "AGREE_TOL": lambda v: f"${power_of_ten(v)}$",
+}
+RULES = ("direction_verdict", "similar_verdict", "is_small_gap", "is_small_cost", "is_most",
+         "is_almost_only", "combine", "cases_verdict", "count_verdict", "verdict_from",
+         "costs_nothing", "is_large_drop", "is_chance", "is_zero", "agree")
+
+
+def page_text() -> str:
+    # line breaks and indentation of the markdown source do not matter
+    return re.sub(r"\s+", " ", RULES_PAGE.read_text())
+
+
+def test_rules_page_quotes_every_threshold():
+    constants = {name for name, value in vars(report).items()
+                 if name.isupper() and isinstance(value, float)}
+    assert constants == set(QUOTED), "a new threshold must be stated on book/verdicts.md"
+    text = page_text()
+    for name, quote in QUOTED.items():
+        phrase = re.sub(r"\s+", " ", quote(getattr(report, name)))
+        assert phrase in text, f"book/verdicts.md does not quote {name}: {phrase!r}"
+
+
+def test_rules_page_names_every_rule_and_the_tests():
+    text = page_text()
+    for name in RULES:
+        assert callable(getattr(report, name))
+        assert f"`{name}`" in text, name
+    for phrase in ("Wilcoxon signed-rank test", "two-sided", "Kolmogorov-Smirnov test",
+                   "`nbutils.stats.wilcoxon_floor`", "`nbutils.stats.ks_floor`"):
+        assert phrase in text, phrase
+
+
+def test_rules_page_p_floors_are_current():
+    text = page_text()
+    for n in (3, 4, 5, 8, 50):
+        row = f"| {wilcoxon_floor(n):.3g} | {ks_floor(n):.3g} |"
+        assert row in text, row
+
+
+def test_rules_page_is_in_the_book_after_the_introduction():
+    import yaml
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    assert toc["root"] == "book/intro"
+    assert toc["chapters"][0]["file"] in ("book/verdicts", "book/verdicts.md")

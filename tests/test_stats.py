@@ -150,3 +150,27 @@ def test_floors_are_the_smallest_p_the_seeds_allow():
     for _ in range(20):   # no sample of 8 paired differences gets below the floor
         a, b = rng.random((8, 1)), rng.random((8, 1))
         assert st.mean_gap(a, b, 0).p >= wilcoxon_floor(8) - 1e-12
+
+
+def test_area_gap_by_hand():
+    """Two seeds, k = 0..2, differences (0, 10, 20) and (0, 20, 40) points: per-seed means
+    10 and 20 -> area gap 15."""
+    a = np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.6]])
+    b = np.array([[0.9, 0.7, 0.5], [0.9, 0.6, 0.2]])
+    gap = st.area_gap(a, b)
+    assert gap.k == 2 and gap.n == 2
+    assert gap.mg == pytest.approx(15.0)
+    assert "area" in gap.note
+    same = st.area_gap(a, a)
+    assert (same.mg, same.p) == (0.0, 1.0)
+    with pytest.raises(ValueError, match="curves_b"):
+        st.area_gap(a, b[:, :2])
+
+
+def test_area_gap_p_equals_mean_gap_p_on_the_same_differences():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.5, 1.0, (8, 5))
+    b = rng.uniform(0.5, 1.0, (8, 5))
+    per_seed = (a - b).mean(axis=1)
+    reference = st.mean_gap(0.5 + per_seed[:, None] / 2, 0.5 - per_seed[:, None] / 2, 0)
+    assert st.area_gap(a, b).p == pytest.approx(reference.p)
