@@ -215,12 +215,21 @@ def profile_config(profile: Profile | str, arch: str, activation: str,
 CHAPTER_CONFIGS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "fig1": tuple(("mnist", act, reg) for act in ACTIVATIONS for reg in ("l2", "dropout"))
     + (("fashionmnist", "relu", "l2"), ("fashionmnist", "relu", "dropout")),
-    "fig2": (("mnist", "relu", "l2"), ("mnist", "relu", "dropout"),
+    # Fig. 2 is six panels (chapter 4): (a) MNIST and (b) FashionMNIST, ReLU + L2; (c) MNIST and
+    # (d) FashionMNIST, ReLU + Dropout; (e, f) sigmoid (the text does not name their dataset).
+    "fig2": (("mnist", "relu", "l2"), ("fashionmnist", "relu", "l2"),
+             ("mnist", "relu", "dropout"), ("fashionmnist", "relu", "dropout"),
              ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout")),
     "fig3": (("mnist", "relu", "dropout"), ("mnist", "relu", "bn_dropout"),
              ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout")),
+    # Fig. 4 (chapter 6): large L2, small L2, small Dropout; Sec. V-D also speaks of training
+    # "without regularization", so the large and small nets without regularizer are trained too.
     "fig4": (("fashionmnist", "relu", "l2"), ("fashionmnist_small", "relu", "l2"),
-             ("fashionmnist_small", "relu", "dropout")),
+             ("fashionmnist_small", "relu", "dropout"), ("fashionmnist", "relu", "none"),
+             ("fashionmnist_small", "relu", "none")),
+    # F1a claims the increase for "all combinations of activation functions and regularization
+    # techniques" on MNIST (chapter 3).
+    "mnist_all": tuple(("mnist", act, reg) for act in ACTIVATIONS for reg in REGULARIZERS),
     "fig5": (("cifar10", "relu", "l2"), ("cifar10_funnel", "relu", "l2"),
              ("cifar10_funnel", "relu", "dropout")),
     "pruning": (("pruning", "sigmoid", "l2"),),

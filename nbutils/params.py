@@ -88,6 +88,16 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
 }
 
 
+def check_layers(layers: list[int], hidden: tuple[int, ...], network: str) -> list[int]:
+    """The hidden layers asked for (the paper's numbering, from 1) exist in ``network``, whose
+    hidden widths are ``hidden``; else a ParameterError naming ``layers``, the value and the
+    layers the network has. Returns them 0-based."""
+    if not all(1 <= layer <= len(hidden) for layer in layers):
+        raise _fail("layers", layers, f"hidden layers 1..{len(hidden)} of {network} (widths "
+                                      f"{'-'.join(str(w) for w in hidden)})")
+    return [layer - 1 for layer in layers]
+
+
 def check_parameters(**params: Any) -> SimpleNamespace:
     """Validate chapter parameters by name; returns them normalised (e.g. ``device`` resolved).
 

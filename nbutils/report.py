@@ -126,6 +126,24 @@ def cases_verdict(verdicts: Iterable[str]) -> str:
     return "partly" if holding > len(verdicts) / 2 else "not reproduced"
 
 
+def some_cases_verdict(gaps: Iterable[Gap], sign: int, alpha: float = ALPHA) -> str:
+    """A direction claimed "in a few cases" (some of several, not all): *reproduced* if at least
+    one case is significant in the claimed direction and none in the other; *partly* if some
+    case is significant in the claimed direction and some in the other, or if no case is
+    significant but more than half have the claimed sign; else *not reproduced*; no case: *not
+    testable*."""
+    gaps = list(gaps)
+    if not gaps:
+        return "not testable"
+    verdicts = [direction_verdict(g, sign, alpha) for g in gaps]
+    claimed = sum(v == "reproduced" for v in verdicts)
+    opposite = sum(direction_verdict(g, -sign, alpha) == "reproduced" for g in gaps)
+    if claimed:
+        return "partly" if opposite else "reproduced"
+    with_sign = sum(v == "partly" for v in verdicts)
+    return "partly" if not opposite and with_sign > len(gaps) / 2 else "not reproduced"
+
+
 def count_verdict(count: int, total: int) -> str:
     """:func:`cases_verdict` for yes/no cases, ``count`` of ``total`` holding: all *reproduced*,
     more than half *partly*, fewer *not reproduced*; no case: *not testable*."""

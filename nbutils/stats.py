@@ -152,6 +152,22 @@ def ks_gap(random_a: ArrayLike, random_b: ArrayLike, k: int,
     return Gap(k, mg, float(_st.ks_2samp(x, y, method="exact").pvalue), n, test)
 
 
+def sample_gap(a: ArrayLike, b: ArrayLike) -> Gap:
+    """Two samples of values (e.g. a measure of all neurons of two layers, seeds pooled): the
+    difference of their medians ``median(a) - median(b)`` (in the values' unit, not points) and
+    an exact two-sample Kolmogorov-Smirnov p; ``k`` is 0, ``n`` the smaller sample size."""
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    if x.size == 0 or y.size == 0 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("a and b must be non-empty arrays of finite values")
+    mg = float(np.median(x) - np.median(y))
+    n = min(x.size, y.size)
+    test = "Kolmogorov-Smirnov two-sample (exact), medians"
+    if n < 2:
+        return Gap(0, mg, math.nan, n, test, "fewer than 2 values: no test")
+    return Gap(0, mg, float(_st.ks_2samp(x, y, method="exact").pvalue), n, test)
+
+
 def wilcoxon_floor(n_seeds: int) -> float:
     """The smallest p :func:`mean_gap` can give with ``n_seeds`` seeds (all differences of one
     sign, no ties): no ordering can be significant below it."""

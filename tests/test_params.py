@@ -66,3 +66,14 @@ def test_unknown_parameter_lists_the_known_ones():
 def test_parameter_error_is_a_value_error():
     assert issubclass(ParameterError, ValueError)
     assert set(PROFILES) == {"ci", "quick", "paper"}
+
+
+def test_a_layer_outside_the_network_names_the_parameter():
+    from nbutils.params import check_layers
+
+    assert check_layers([1, 2], (20, 20), "784-20-20-10") == [0, 1]
+    with pytest.raises(ParameterError) as err:
+        check_layers([3], (20, 20), "784-20-20-10")
+    message = str(err.value)
+    assert "'layers'" in message and "[3]" in message and "1..2" in message
+    assert "784-20-20-10" in message

@@ -253,9 +253,12 @@ QUOTED = {
     "ZERO_TOL": lambda v: f"${power_of_ten(v)}$ bits",
     "AGREE_TOL": lambda v: f"${power_of_ten(v)}$",
 }
-RULES = ("direction_verdict", "similar_verdict", "is_small_gap", "is_small_cost", "is_most",
-         "is_almost_only", "combine", "cases_verdict", "count_verdict", "verdict_from",
-         "costs_nothing", "is_large_drop", "is_chance", "is_zero", "agree")
+# every public function of nbutils.report is a rule, except the bookkeeping of claims tables
+BOOKKEEPING = {"claims_table", "gap_reasons", "scale_note", "why", "timed", "pm"}
+RULES = sorted(name for name, value in vars(report).items()
+               if callable(value) and not name.startswith("_") and not isinstance(value, type)
+               and getattr(value, "__module__", "") == report.__name__
+               and name not in BOOKKEEPING)
 
 
 def page_text() -> str:
@@ -274,6 +277,7 @@ def test_rules_page_quotes_every_threshold():
 
 
 def test_rules_page_names_every_rule_and_the_tests():
+    assert {"direction_verdict", "similar_verdict", "some_cases_verdict"} <= set(RULES)
     text = page_text()
     for name in RULES:
         assert callable(getattr(report, name))
@@ -295,3 +299,17 @@ def test_rules_page_is_in_the_book_after_the_introduction():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     assert toc["root"] == "book/intro"
     assert toc["chapters"][0]["file"] in ("book/verdicts", "book/verdicts.md")
+
+
+def test_some_cases_verdict_by_hand():
+    from nbutils.report import some_cases_verdict
+
+    better, worse = gap(1.5, 0.01), gap(-1.5, 0.01)        # significant either way
+    up, down = gap(0.4, 0.3), gap(-0.4, 0.3)                # not significant
+    assert some_cases_verdict([better, up, down], +1) == "reproduced"      # one case suffices
+    assert some_cases_verdict([better, worse], +1) == "partly"           # both ways
+    assert some_cases_verdict([up, up, down], +1) == "partly"            # 2 of 3 with the sign
+    assert some_cases_verdict([up, down], +1) == "not reproduced"        # 1 of 2: not a majority
+    assert some_cases_verdict([worse, up, up], +1) == "not reproduced"   # only the other way
+    assert some_cases_verdict([gap(0.4, ALPHA)], +1) == "partly"         # p = alpha: not below
+    assert some_cases_verdict([], +1) == "not testable"

@@ -174,3 +174,13 @@ def test_area_gap_p_equals_mean_gap_p_on_the_same_differences():
     per_seed = (a - b).mean(axis=1)
     reference = st.mean_gap(0.5 + per_seed[:, None] / 2, 0.5 - per_seed[:, None] / 2, 0)
     assert st.area_gap(a, b).p == pytest.approx(reference.p)
+
+
+def test_sample_gap_by_hand():
+    """Medians 3 and 1; fully separated samples of 3 and 3: exact KS p = 2 / C(6, 3) = 0.1."""
+    gap = st.sample_gap([2.0, 3.0, 4.0], [0.0, 1.0, 1.5])
+    assert gap.mg == pytest.approx(2.0) and gap.n == 3
+    assert gap.p == pytest.approx(0.1)
+    assert st.sample_gap([1.0, 2.0], [1.0, 2.0]).p == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="finite"):
+        st.sample_gap([1.0, float("nan")], [1.0])
