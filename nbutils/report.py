@@ -251,6 +251,50 @@ def why(verdict: str, scale: str, extra: str = "") -> str:
     return extra if verdict == "reproduced" else "; ".join(p for p in (scale, extra) if p)
 
 
+UNKNOWN_DIFFERENCE = ("we do not know what differs (the paper gives its epochs only as 8 to 30 "
+                      "and does not state every training detail)")
+
+
+def explain(verdict: str, scale: str, profile: str,
+            checks: dict[str, tuple[Gap, Callable[[Gap], str]]],
+            notes: dict[str, str] | None = None, other: Iterable[str] = (),
+            alpha: float = ALPHA) -> str:
+    """The "why they differ" cell of a claim judged on gaps, with reasons that fit each case.
+
+    Every failing case is listed with its numbers (:func:`gap_reasons`). A failing case that is
+    significant (``p < alpha``) cannot be explained by fewer seeds: it says so, followed by what
+    differs (``notes[name]``) or :data:`UNKNOWN_DIFFERENCE`. The scale note leads only where it
+    can explain something: always for the ``ci`` and ``paper`` profiles (smaller data and epochs,
+    or the remaining differences), for ``quick`` (the paper's data and epochs, fewer seeds) only
+    if some failing case is not significant.
+
+    Args:
+        verdict: the claim's verdict; a reproduced claim gets no scale note.
+        scale: :func:`scale_note` of the run.
+        profile: ``"ci"``, ``"quick"`` or ``"paper"``.
+        checks: case name -> (its gap, the rule that judged it).
+        notes: case name -> what differs, for significant failing cases.
+        other: failing parts that are not gaps (e.g. a share), each a sentence; fewer seeds do
+            not explain them either.
+        alpha: the significance level.
+
+    Returns:
+        The text of the cell ("" when there is nothing to say).
+    """
+    other = list(other)
+    failing = {n: (g, rule) for n, (g, rule) in checks.items() if rule(g) != "reproduced"}
+    significant = [n for n, (g, _) in failing.items() if g.p < alpha]
+    parts = [gap_reasons({n: g}, rule, alpha) for n, (g, rule) in failing.items()]
+    parts += [f"{n} is significant (p < {alpha:g}), so more seeds would not remove it: "
+              f"{(notes or {}).get(n, UNKNOWN_DIFFERENCE)}" for n in significant]
+    parts += other
+    seeds_only = profile == "quick"
+    if other and seeds_only:
+        parts.append(UNKNOWN_DIFFERENCE)
+    scale_fits = not seeds_only or len(significant) < len(failing)
+    return why(verdict, scale if scale_fits else "", "; ".join(p for p in parts if p))
+
+
 @contextmanager
 def timed(label: str):
     """Print ``label [time: 12.3 s]`` after the block (the test suite sanitizes the time)."""

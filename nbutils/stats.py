@@ -181,7 +181,8 @@ def ks_floor(n_seeds: int) -> float:
 
 
 def format_gap(gap: Gap) -> str:
-    """The paper's notation, e.g. "MG@80 = 21.9, p = 7.56e-10".
+    """The paper's notation, e.g. "MG@80 = 21.9, p = 7.56e-10" ("median difference = ..." for
+    :func:`sample_gap`, "area gap = ..." for :func:`area_gap`).
 
     MG with 1 decimal (the paper once prints two: "-0.19"). p < 0.01 in e-notation rounded to
     3 significant digits without exponent padding (1.60e-5); p >= 0.01 with 2 decimals
@@ -196,7 +197,13 @@ def format_gap(gap: Gap) -> str:
         p_text = f"{mantissa}e{int(exponent)}"
     else:
         p_text = f"{p:.2f}"
-    return f"MG@{gap.k} = {gap.mg:.1f}, p = {p_text}"
+    if "medians" in gap.test:
+        label = "median difference"
+    elif gap.note.startswith("area"):
+        label = "area gap"
+    else:
+        label = f"MG@{gap.k}"
+    return f"{label} = {gap.mg:.1f}, p = {p_text}"
 
 
 def mean_std(curves: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

@@ -85,11 +85,14 @@ def test_chapter_runs_a_configuration_the_paper_did_not_show(chapter_run):
     assert "BatchNorm" in text or "batch norm" in text.lower()
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"seeds": "three"}, "parameter 'seeds' = 'three'"),
-    ({"regularizer": "batchnorm"}, "parameter 'regularizer' = 'batchnorm'"),
+@pytest.mark.parametrize("chapter, params, message", [
+    ("05_layerwise_mnist", {"seeds": "three"}, "parameter 'seeds' = 'three'"),
+    ("05_layerwise_mnist", {"regularizer": "batchnorm"}, "parameter 'regularizer' = 'batchnorm'"),
+    ("06_layerwise_fashionmnist", {"arch": "resnet"}, "parameter 'arch' = 'resnet'"),
+    ("06_layerwise_fashionmnist", {"arch": "fashionmnist_small", "layers": [3]},
+     "parameter 'layers' = [3]"),
 ])
-def test_chapter_stops_at_once_on_a_bad_parameter(tmp_path, params, message):
+def test_chapter_stops_at_once_on_a_bad_parameter(tmp_path, chapter, params, message):
     """A wrong papermill parameter ends in one clear error, before any data or training."""
     import papermill as pm
 
@@ -97,11 +100,11 @@ def test_chapter_stops_at_once_on_a_bad_parameter(tmp_path, params, message):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBUTILS_CACHE", str(env_cache))
         with pytest.raises(pm.PapermillExecutionError) as err:
-            execute_chapters("ci", tmp_path, ["05_layerwise_mnist"], params, root=ROOT,
+            execute_chapters("ci", tmp_path, [chapter], params, root=ROOT,
                              cwd=tmp_path, log=lambda _: None)
     assert err.value.ename == "ParameterError" and message in err.value.evalue
     assert not env_cache.exists()  # nothing was loaded, trained or written
-    assert (tmp_path / "05_layerwise_mnist.failed.ipynb").exists()
+    assert (tmp_path / f"{chapter}.failed.ipynb").exists()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -254,7 +254,7 @@ QUOTED = {
     "AGREE_TOL": lambda v: f"${power_of_ten(v)}$",
 }
 # every public function of nbutils.report is a rule, except the bookkeeping of claims tables
-BOOKKEEPING = {"claims_table", "gap_reasons", "scale_note", "why", "timed", "pm"}
+BOOKKEEPING = {"claims_table", "gap_reasons", "scale_note", "why", "explain", "timed", "pm"}
 RULES = sorted(name for name, value in vars(report).items()
                if callable(value) and not name.startswith("_") and not isinstance(value, type)
                and getattr(value, "__module__", "") == report.__name__
@@ -313,3 +313,28 @@ def test_some_cases_verdict_by_hand():
     assert some_cases_verdict([worse, up, up], +1) == "not reproduced"   # only the other way
     assert some_cases_verdict([gap(0.4, ALPHA)], +1) == "partly"         # p = alpha: not below
     assert some_cases_verdict([], +1) == "not testable"
+
+
+def test_explain_gives_reasons_that_fit_each_case():
+    from nbutils.report import UNKNOWN_DIFFERENCE, explain
+
+    def worse(g):
+        return direction_verdict(g, -1)
+
+    opposite, weak = gap(+6.0, 0.01), gap(-1.0, 0.30)       # significant the other way; weak
+    scale = "quick profile: 8 seeds instead of 50 (less power)"
+    only_sig = explain("not reproduced", scale, "quick", {"(c)": (opposite, worse)})
+    assert scale not in only_sig                              # fewer seeds cannot explain it
+    assert "(c) differs: MG@80 = 6.0" in only_sig and "more seeds would not remove it" in only_sig
+    assert UNKNOWN_DIFFERENCE in only_sig
+    noted = explain("not reproduced", scale, "quick", {"(c)": (opposite, worse)},
+                    notes={"(c)": "our layer 1 is wider"})
+    assert noted.endswith("our layer 1 is wider")
+    both = explain("partly", scale, "quick", {"(c)": (opposite, worse), "(d)": (weak, worse)})
+    assert both.startswith(scale)                             # (d) may be a matter of seeds
+    assert "(d): MG@80 = -1.0, p = 0.30, not significant" in both
+    ci = explain("partly", "ci profile: 3 seeds", "ci", {"(c)": (opposite, worse)})
+    assert ci.startswith("ci profile: 3 seeds")              # a smoke test explains anything
+    assert explain("reproduced", scale, "quick", {"(d)": (gap(-3.0, 0.01), worse)}) == ""
+    shares = explain("partly", scale, "quick", {}, other=["(a) 40 % is not most"])
+    assert shares == "(a) 40 % is not most; " + UNKNOWN_DIFFERENCE

@@ -184,3 +184,11 @@ def test_sample_gap_by_hand():
     assert st.sample_gap([1.0, 2.0], [1.0, 2.0]).p == pytest.approx(1.0)
     with pytest.raises(ValueError, match="finite"):
         st.sample_gap([1.0, float("nan")], [1.0])
+
+
+def test_format_names_median_and_area_gaps():
+    assert st.format_gap(st.sample_gap([2.0, 3.0, 4.0], [0.0, 1.0, 1.5])).startswith(
+        "median difference = 2.0, p = 0.10")
+    a = np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.6]])
+    b = np.array([[0.9, 0.7, 0.5], [0.9, 0.6, 0.2]])
+    assert st.format_gap(st.area_gap(a, b)).startswith("area gap = 15.0, p = ")
