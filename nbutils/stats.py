@@ -86,14 +86,20 @@ def mean_gap(ordered: ArrayLike, random: ArrayLike, k: int, grid: ArrayLike | No
             a non-empty 2-D array of fractions in [0, 1] or of different shapes; ``k`` not a
             column (or not in ``grid``); ``grid`` not of shape ``(K+1,)``.
     """
-    if method not in WILCOXON_METHODS:
-        raise ValueError(f"method must be one of {WILCOXON_METHODS}, got {method!r}")
-    ordered = _check_curves(ordered, "ordered")
-    random = _check_curves(random, "random")
-    if random.shape != ordered.shape:
-        raise ValueError(f"random has shape {random.shape}, ordered has {ordered.shape}")
+    ordered, random = _check_pair(ordered, random, ("ordered", "random"), method)
     col = _column(k, ordered.shape[1], grid)
     return _paired(k, 100.0 * (ordered[:, col] - random[:, col]), method)
+
+
+def _check_pair(first: ArrayLike, second: ArrayLike, names: tuple[str, str],
+                method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two sets of curves of the same shape, paired seed by seed, and a Wilcoxon method."""
+    if method not in WILCOXON_METHODS:
+        raise ValueError(f"method must be one of {WILCOXON_METHODS}, got {method!r}")
+    a, b = _check_curves(first, names[0]), _check_curves(second, names[1])
+    if b.shape != a.shape:
+        raise ValueError(f"{names[1]} has shape {b.shape}, {names[0]} has {a.shape}")
+    return a, b
 
 
 def _paired(k: int, diff: np.ndarray, method: str, note: str = "") -> Gap:
@@ -119,12 +125,7 @@ def area_gap(curves_a: ArrayLike, curves_b: ArrayLike, method: str = "approx") -
     and the paired two-sided Wilcoxon p of :func:`mean_gap`. Used to compare two treatments of
     the same ensemble, e.g. ablation to the mean vs to zero (claim S6). ``k`` of the result is K.
     """
-    if method not in WILCOXON_METHODS:
-        raise ValueError(f"method must be one of {WILCOXON_METHODS}, got {method!r}")
-    a = _check_curves(curves_a, "curves_a")
-    b = _check_curves(curves_b, "curves_b")
-    if a.shape != b.shape:
-        raise ValueError(f"curves_b has shape {b.shape}, curves_a has {a.shape}")
+    a, b = _check_pair(curves_a, curves_b, ("curves_a", "curves_b"), method)
     return _paired(a.shape[1] - 1, 100.0 * (a - b).mean(axis=1), method,
                    f"area: mean over k = 0..{a.shape[1] - 1}")
 
