@@ -261,12 +261,12 @@ def explain(verdict: str, scale: str, profile: str,
             alpha: float = ALPHA) -> str:
     """The "why they differ" cell of a claim judged on gaps, with reasons that fit each case.
 
-    Every failing case is listed with its numbers (:func:`gap_reasons`). A failing case that is
-    significant (``p < alpha``) cannot be explained by fewer seeds: it says so, followed by what
-    differs (``notes[name]``) or :data:`UNKNOWN_DIFFERENCE`. The scale note leads only where it
-    can explain something: always for the ``ci`` and ``paper`` profiles (smaller data and epochs,
-    or the remaining differences), for ``quick`` (the paper's data and epochs, fewer seeds) only
-    if some failing case is not significant.
+    Every failing case is listed with its numbers (:func:`gap_reasons`). Failing cases that are
+    significant (``p < alpha``) cannot be explained by fewer seeds: they are listed under that
+    remark, grouped by what differs (``notes[name]``, default :data:`UNKNOWN_DIFFERENCE`). The
+    scale note leads only where it can explain something: always for the ``ci`` and ``paper``
+    profiles (smaller data and epochs, or the remaining differences), for ``quick`` (the paper's
+    data and epochs, fewer seeds) only if some failing case is not significant.
 
     Args:
         verdict: the claim's verdict; a reproduced claim gets no scale note.
@@ -284,9 +284,15 @@ def explain(verdict: str, scale: str, profile: str,
     other = list(other)
     failing = {n: (g, rule) for n, (g, rule) in checks.items() if rule(g) != "reproduced"}
     significant = [n for n, (g, _) in failing.items() if g.p < alpha]
-    parts = [gap_reasons({n: g}, rule, alpha) for n, (g, rule) in failing.items()]
-    parts += [f"{n} is significant (p < {alpha:g}), so more seeds would not remove it: "
-              f"{(notes or {}).get(n, UNKNOWN_DIFFERENCE)}" for n in significant]
+    parts = [gap_reasons({n: g}, rule, alpha) for n, (g, rule) in failing.items()
+             if n not in significant]
+    by_note: dict[str, list[str]] = {}
+    for n in significant:
+        by_note.setdefault((notes or {}).get(n, UNKNOWN_DIFFERENCE), []).append(n)
+    for note, names in by_note.items():
+        listed = "; ".join(f"{n}: {format_gap(failing[n][0])}" for n in names)
+        parts.append(f"significant (p < {alpha:g}), so more seeds would not remove "
+                     f"{'it' if len(names) == 1 else 'them'}: {listed} ({note})")
     parts += other
     seeds_only = profile == "quick"
     if other and seeds_only:

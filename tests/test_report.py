@@ -325,11 +325,16 @@ def test_explain_gives_reasons_that_fit_each_case():
     scale = "quick profile: 8 seeds instead of 50 (less power)"
     only_sig = explain("not reproduced", scale, "quick", {"(c)": (opposite, worse)})
     assert scale not in only_sig                              # fewer seeds cannot explain it
-    assert "(c) differs: MG@80 = 6.0" in only_sig and "more seeds would not remove it" in only_sig
-    assert UNKNOWN_DIFFERENCE in only_sig
+    assert only_sig == ("significant (p < 0.05), so more seeds would not remove it: "
+                        f"(c): MG@80 = 6.0, p = 0.01 ({UNKNOWN_DIFFERENCE})")
     noted = explain("not reproduced", scale, "quick", {"(c)": (opposite, worse)},
                     notes={"(c)": "our layer 1 is wider"})
-    assert noted.endswith("our layer 1 is wider")
+    assert noted.endswith("(our layer 1 is wider)")
+    two = explain("not reproduced", scale, "quick",
+                  {"(c)": (opposite, worse), "(e)": (gap(+4.0, 0.02), worse)},
+                  notes={"(c)": "same", "(e)": "same"})
+    assert two == ("significant (p < 0.05), so more seeds would not remove them: "
+                   "(c): MG@80 = 6.0, p = 0.01; (e): MG@80 = 4.0, p = 0.02 (same)")
     both = explain("partly", scale, "quick", {"(c)": (opposite, worse), "(d)": (weak, worse)})
     assert both.startswith(scale)                             # (d) may be a matter of seeds
     assert "(d): MG@80 = -1.0, p = 0.30, not significant" in both
