@@ -3,6 +3,7 @@
 # the venv is re-installed only when pyproject.toml changes.
 #
 #   make test                      ruff, unit tests + every chapter executed (profile ci) + nbval
+#                                  + the rendered book in headless Chromium (tests/test_browser.py)
 #   make lint                      ruff alone (pinned in pyproject.toml, line length 100)
 #   make book                      render the book into _build/html (-W: any warning fails)
 #   make chapters PROFILE=quick    re-execute the chapters in place (CHAPTERS="01_setup ..." for some)
