@@ -61,20 +61,10 @@ RAW_TEX = ("\\(", "\\)", "\\[", "$$")
 # ----------------------------------------------------------------------------- the pages
 def toc_pages() -> list[str]:
     """The HTML page of every file of _toc.yml, in its order (``book/intro.html``, ...)."""
+    from nbutils.pipeline import _toc_files  # the pipeline's own walk of the toc
+
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            for part in entry.get("parts", []):
-                walk(part.get("chapters", []))
-
-    walk(toc.get("chapters", []))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
+    files = [toc["root"], *_toc_files(toc.get("chapters", []) + toc.get("parts", []))]
     return [re.sub(r"\.(md|ipynb)$", "", f) + ".html" for f in files]
 
 
