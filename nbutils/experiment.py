@@ -52,6 +52,7 @@ class Summary:
     train_acc: np.ndarray       # (epochs, M)
     train_loss: np.ndarray      # (epochs, M)
     seconds: float              # training wall time of the whole ensemble
+    chosen_epoch: int           # epochs whose weights the ensemble keeps (<= rows of histories)
     device: str                 # where it was trained
     hardware: str
 
@@ -139,7 +140,7 @@ class TrainedEnsemble:
             "val_history": np.asarray(hist.val_acc, dtype=np.float64),
             "train_acc": np.asarray(hist.train_acc, dtype=np.float64),
             "train_loss": np.asarray(hist.train_loss, dtype=np.float64)},
-            {"seconds": hist.seconds, "device": str(self.device),
+            {"seconds": hist.seconds, "chosen_epoch": hist.chosen_epoch, "device": str(self.device),
              "hardware": hardware_description(self.device), "config": self.config.name,
              "seeds": self.seeds, "profile": self.profile.name})
         self._model = model
@@ -154,7 +155,8 @@ class TrainedEnsemble:
             loaded = cache.load_arrays(self.result_path("summary"))
         arrays, meta = loaded
         return Summary(arrays["test_acc"], arrays["val_history"], arrays["train_acc"],
-                       arrays["train_loss"], float(meta["seconds"]), meta["device"],
+                       arrays["train_loss"], float(meta["seconds"]),
+                       int(meta["chosen_epoch"]), meta["device"],
                        meta["hardware"])
 
 

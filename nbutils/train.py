@@ -173,19 +173,85 @@ def fused_available() -> bool:
         return False
 
 
+# ------------------------------------------------------------------------- number of epochs
+class EpochSelector:
+    """Early stopping on the ensemble's mean validation accuracy (the rule of
+    :mod:`nbutils.config`): only epochs ``>= min_epochs`` can be chosen; an epoch improves when
+    its score beats the best so far by at least ``min_delta``; training stops ``patience``
+    epochs after the last improvement or at ``max_epochs``."""
+
+    def __init__(self, min_epochs: int, max_epochs: int, patience: int, min_delta: float):
+        self.min_epochs = checks.positive_int(min_epochs, "min_epochs")
+        self.max_epochs = checks.positive_int(max_epochs, "max_epochs")
+        if self.min_epochs > self.max_epochs:
+            raise checks.fail("min_epochs", min_epochs, f"at most max_epochs={max_epochs}")
+        self.patience = checks.positive_int(patience, "patience")
+        if not min_delta >= 0:
+            raise checks.fail("min_delta", min_delta, "a number >= 0")
+        self.min_delta = float(min_delta)
+        self.best_epoch: int | None = None
+        self.best_score = float("-inf")
+
+    def update(self, epoch: int, score: float) -> bool:
+        """Record the score after ``epoch`` (1-based); True when this epoch is the new choice."""
+        if epoch < self.min_epochs:
+            return False
+        if self.best_epoch is None or score >= self.best_score + self.min_delta:
+            self.best_epoch, self.best_score = epoch, float(score)
+            return True
+        return False
+
+    def stop(self, epoch: int) -> bool:
+        """Whether training ends after ``epoch``."""
+        return epoch >= self.max_epochs or (
+            self.best_epoch is not None and epoch - self.best_epoch >= self.patience)
+
+
+def select_epoch(scores: Sequence[float], min_epochs: int, max_epochs: int, patience: int,
+                 min_delta: float) -> tuple[int, int]:
+    """Replay the rule of :class:`EpochSelector` on a recorded curve.
+
+    Args:
+        scores: mean validation accuracy after epochs ``1, 2, ...``.
+        min_epochs: the first epoch that can be chosen.
+        max_epochs: the last epoch that may be trained.
+        patience: epochs without improvement before stopping.
+        min_delta: the smallest gain that counts as an improvement.
+
+    Returns:
+        ``(chosen epoch, last epoch trained)``, both 1-based.
+
+    Raises:
+        ValueError: the curve ends before the rule stops.
+    """
+    selector = EpochSelector(min_epochs, max_epochs, patience, min_delta)
+    for epoch, score in enumerate(scores, start=1):
+        selector.update(epoch, score)
+        if selector.stop(epoch):
+            return selector.best_epoch, epoch
+    raise ValueError(f"scores: a curve of {len(scores)} epochs ends before the rule stops "
+                     f"(min_epochs={min_epochs}, patience={patience}, max_epochs={max_epochs})")
+
+
 # ---------------------------------------------------------------------------------- training
 @dataclass
 class TrainHistory:
-    """Per-epoch statistics of an ensemble (lists over epochs of per-member values)."""
+    """Per-epoch statistics of an ensemble (lists over epochs of per-member values).
+
+    ``chosen_epoch`` is the number of epochs whose weights the model keeps (the last epoch
+    trained unless the configuration chooses its epochs by validation).
+    """
 
     train_loss: list[list[float]] = field(default_factory=list)
     train_acc: list[list[float]] = field(default_factory=list)
     val_acc: list[list[float]] = field(default_factory=list)
     seconds: float = 0.0
+    chosen_epoch: int = 0
 
     def as_dict(self) -> dict:
         return {"train_loss": self.train_loss, "train_acc": self.train_acc,
-                "val_acc": self.val_acc, "seconds": self.seconds}
+                "val_acc": self.val_acc, "seconds": self.seconds,
+                "chosen_epoch": self.chosen_epoch}
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -235,18 +301,22 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
         fused: run the RMSprop step as one compiled kernel per tensor (ignored for Adam);
             default ``None``: when ``torch.compile`` works here (:func:`fused_available`).
         progress: show a progress bar; default ``False``.
-        max_steps: stop after this many optimizer steps in all; default ``None``:
-            ``config.epochs`` full epochs.
+        max_steps: stop after this many optimizer steps in all (no choice of epochs);
+            default ``None``: ``config.epochs`` full epochs, or, when the configuration
+            chooses its epochs by validation, until :class:`EpochSelector` stops (the model
+            keeps the weights of the chosen epoch).
         dtype: dtype of parameters and inputs; default ``torch.float32``.
 
     Returns:
         ``(model, history)``: the trained :class:`EnsembleMLP` of ``M`` members on ``device``
         in eval mode, and its :class:`TrainHistory`: ``train_loss``, ``train_acc`` and
-        ``val_acc`` (empty without validation data) as lists ``(epochs, M)``, and ``seconds``.
+        ``val_acc`` (empty without validation data) as lists ``(epochs trained, M)``,
+        ``seconds`` and ``chosen_epoch``.
 
     Raises:
-        ValueError: ``seeds`` empty or not positive integers, ``x_train`` not ``(N, d)``, or
-            an unknown or unavailable ``device``.
+        ValueError: ``seeds`` empty or not positive integers, ``x_train`` not ``(N, d)``, an
+            unknown or unavailable ``device``, or no validation data for a configuration that
+            chooses its epochs by validation.
     """
     from tqdm import tqdm
 
@@ -268,6 +338,14 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
     order_gens = [torch.Generator().manual_seed(derive_seed(s, "order")) for s in seeds]
     masks = (_EnsembleMasks([DropoutMaskStream(s, B, config.architecture.hidden, config.dropout)
                              for s in seeds], dev) if config.dropout else None)
+    selector = None
+    if config.chooses_epochs and max_steps is None:
+        if x_val is None or y_val is None:
+            raise ValueError(f"config {config.name} chooses its epochs by validation "
+                             f"({config.epochs_label}): pass x_val and y_val")
+        selector = EpochSelector(config.min_epochs, config.epochs, config.patience,
+                                 config.min_delta)
+    best_state: dict[str, Tensor] | None = None
     history = TrainHistory()
     total = steps_per_epoch * config.epochs if max_steps is None else max_steps
     bar = tqdm(total=total, disable=not progress, desc=config.name, unit="step",
@@ -305,9 +383,18 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
         if x_val is not None and y_val is not None:
             history.val_acc.append(model.accuracy(x_val.to(dev, dtype), y_val.to(dev)).tolist())
             model.train()
+        history.chosen_epoch = epoch + 1
+        if selector is not None:
+            if selector.update(epoch + 1, sum(history.val_acc[-1]) / M):
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if selector.stop(epoch + 1):
+                break
         if max_steps is not None and step >= max_steps:
             break
     bar.close()
+    if selector is not None and best_state is not None:
+        model.load_state_dict(best_state)
+        history.chosen_epoch = selector.best_epoch
     history.seconds = time.perf_counter() - start
     opt.zero_grad(set_to_none=True)
     return model.eval(), history
