@@ -71,10 +71,25 @@ def _orders(ens: TrainedEnsemble, values: dict[str, np.ndarray], n: int,
     return orders
 
 
+DRAWS = "random_draws"  # the random baseline's single draws, (M, draws, K+1)
+
+
 def layer_curves(ens: TrainedEnsemble, layer: int, value: str = "zero") -> dict[str, np.ndarray]:
     """Layer-wise cumulative ablation (Sec. V-C): test accuracy ``(M, n+1)`` after ablating the
     first k = 0..n neurons of hidden ``layer`` (0-based) for each ordering; ``random`` is the
-    mean over the profile's random draws."""
+    mean over the profile's random draws (:func:`layer_random_draws` gives the single draws)."""
+    arrays = _layer_arrays(ens, layer, value)
+    return {name: arrays[name] for name in ordering_names()}
+
+
+def layer_random_draws(ens: TrainedEnsemble, layer: int, value: str = "zero") -> np.ndarray:
+    """The single random orderings behind the ``random`` curve of :func:`layer_curves`,
+    ``(M, draws, n+1)`` (the paper ablates one random ordering per network; we average
+    ``profile.random_draws`` of them)."""
+    return _layer_arrays(ens, layer, value)[DRAWS]
+
+
+def _layer_arrays(ens: TrainedEnsemble, layer: int, value: str) -> dict[str, np.ndarray]:
     n_hidden = len(ens.config.architecture.hidden)
     checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
     value = check_ablation_value(value)
@@ -89,14 +104,15 @@ def layer_curves(ens: TrainedEnsemble, layer: int, value: str = "zero") -> dict[
             acc = ablation.ablation_curve(ens.model, d.x_test, d.y_test, layer,
                                           order.to(ens.device), vals)
             if order.ndim == 3:
+                curves[DRAWS] = acc.cpu().numpy().astype(np.float64)
                 acc = acc.mean(dim=1)
             curves[name] = acc.cpu().numpy().astype(np.float64)
         return curves, {"layer": layer, "value": value}
 
     names = ordering_names()
-    path = ens.result_path("layer", layer=layer, value=value, orderings=names)
+    path = ens.result_path("layer", layer=layer, value=value, orderings=names, draws_kept=True)
     arrays, _ = cache.memoize_arrays(path, compute)
-    return {name: arrays[name] for name in names}
+    return arrays
 
 
 def whole_network_curves(ens: TrainedEnsemble, value: str = "zero"

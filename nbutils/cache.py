@@ -22,6 +22,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +161,26 @@ def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | No
         return None
 
 
+@dataclass(frozen=True)
+class Use:
+    """One result a process asked for: computed now, or loaded from the cache."""
+
+    path: Path
+    computed: bool
+
+
+USES: list[Use] = []  # every memoized result of this process, in order (provenance)
+
+
 def memoize_arrays(path: Path, compute: Callable[[], tuple[dict[str, np.ndarray], dict]]
                    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Load ``path`` or compute, save and return ``(arrays, meta)``."""
+    """Load ``path`` or compute, save and return ``(arrays, meta)``; the use is recorded in
+    :data:`USES`."""
     loaded = load_arrays(path)
     if loaded is not None:
+        USES.append(Use(path, False))
         return loaded
     arrays, meta = compute()
     save_arrays(path, arrays, meta)
+    USES.append(Use(path, True))
     return {k: np.asarray(v) for k, v in arrays.items()}, json.loads(json.dumps(meta))

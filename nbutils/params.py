@@ -7,6 +7,7 @@ value received and what is allowed (instead of a traceback from deep inside a tr
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -72,6 +73,12 @@ def _chapters(name: str, value: Any) -> list[str]:
     return list(value)
 
 
+def _folder(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not Path(value).is_dir():
+        raise _fail(name, value, "the path of an existing folder (a str)")
+    return value
+
+
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "profile": _choice(PROFILES),
     "seeds": _wrap(checks.optional_positive_int,
@@ -85,6 +92,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "layers": _int_list(1, "a hidden-layer number >= 1 (the paper's numbering) or a list of them"),
     "chapters": _chapters,
     "k": _int_list(0, "a non-negative integer or a list of them"),
+    "chapters_dir": _folder,
 }
 
 

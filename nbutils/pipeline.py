@@ -28,6 +28,9 @@ import yaml
 
 KERNEL_NAME = "python3"
 TOC_FILE = "_toc.yml"
+# Pages that summarize the other chapters' executed notebooks: run after them, whatever their
+# place in the toc, reading the chapters from the output folder (parameter ``chapters_dir``).
+SUMMARY_PAGES = ("claims",)
 
 
 class ChapterError(ValueError):
@@ -77,8 +80,10 @@ def list_chapters(root: Path | str | None = None, *, must_exist: bool = True) ->
     chapters = []
     for entry in _toc_files([toc]):
         path = root / entry
-        if path.suffix == "":
-            path = path.with_suffix(".ipynb")
+        if path.suffix == "":   # jupyter-book allows the suffix to be left out
+            md = path.with_suffix(".md")
+            path = md if md.is_file() and not path.with_suffix(".ipynb").is_file() \
+                else path.with_suffix(".ipynb")
         if path.suffix != ".ipynb":
             continue
         if must_exist and not path.is_file():
@@ -106,7 +111,9 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
                      cwd: Path | str | None = None, kernel_name: str = KERNEL_NAME,
                      log_output: bool = False,
                      log: Callable[[str], None] = print) -> list[ChapterRun]:
-    """Execute chapters (all of ``_toc.yml`` by default) in toc order with papermill.
+    """Execute chapters (all of ``_toc.yml`` by default) in toc order with papermill; the
+    summary pages (:data:`SUMMARY_PAGES`, the claims dashboard) last, reading the chapters
+    from ``out_dir``.
 
     Each chapter receives ``{"profile": profile, **parameters}`` and is written to
     ``out_dir/<name>.ipynb``; ``cwd`` is the kernel's working directory (default: the source
@@ -142,6 +149,8 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
         raise ValueError("give the profile as `profile`, not inside `parameters`")
     parameters = {"profile": profile, **parameters}
     selected = select_chapters(list_chapters(root), chapters)
+    selected = ([c for c in selected if c.name not in SUMMARY_PAGES]
+                + [c for c in selected if c.name in SUMMARY_PAGES])
 
     import papermill as pm  # imported late: listing chapters needs no kernel machinery
 
@@ -156,7 +165,9 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
         failed = out / f"{chapter.name}.failed.ipynb"
         start = time.perf_counter()
         try:
-            pm.execute_notebook(str(chapter.path), str(partial), parameters=parameters,
+            extra = {"chapters_dir": str(out)} if chapter.name in SUMMARY_PAGES else {}
+            pm.execute_notebook(str(chapter.path), str(partial),
+                                parameters={**parameters, **extra},
                                 kernel_name=kernel_name,
                                 cwd=str(cwd if cwd is not None else chapter.path.parent),
                                 progress_bar=False, log_output=log_output)
@@ -179,11 +190,18 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
 
 
 def _record_output_path(notebook: Path, final: Path) -> None:
-    """papermill records the file it wrote in the notebook's metadata: name the final file."""
+    """papermill records the file it wrote in the notebook's metadata: name the final file.
+    Its injected cell of parameters repeats the chapter's own parameters cell: tag it
+    ``remove-cell`` so that the rendered book does not show it twice (the chapter's
+    provenance note names the profile)."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata.setdefault("papermill", {})["output_path"] = str(final)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
     nbformat.write(nb, notebook)
 
 

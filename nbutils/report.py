@@ -2,6 +2,8 @@
 chapter applies; the book states them on its page "How claims are judged"), timings."""
 from __future__ import annotations
 
+import html
+import json
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -12,9 +14,10 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .config import get_profile
-from .stats import Gap, format_gap, wilcoxon_floor
+from .stats import Gap, format_gap, format_p, wilcoxon_floor
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable")
+CLAIMS_RECORD = "claims_record"  # the glue name of a chapter's claims rows (nbutils.dashboard)
 
 
 @dataclass(frozen=True)
@@ -34,23 +37,52 @@ class Claim:
 
 class ClaimsTable(pd.DataFrame):
     """A DataFrame that always displays its cells in full (claims are sentences: pandas would
-    cut them at ``display.max_colwidth`` characters)."""
+    cut them at ``display.max_colwidth`` characters). In HTML it is a ``claims-table`` whose
+    cells carry their column name (``data-label``, for a stacked layout on narrow screens) and
+    whose verdicts are badges (``verdict verdict-partly``); the book's CSS styles both."""
 
     @property
     def _constructor(self):
         return ClaimsTable
 
     def _repr_html_(self) -> str | None:
-        with pd.option_context("display.max_colwidth", None):
-            return super()._repr_html_()
+        table = self.reset_index()
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+        rows = []
+        for _, row in table.iterrows():
+            cells = []
+            for column, value in row.items():
+                text = html.escape(str(value))
+                if column == "verdict":
+                    text = f'<span class="verdict {verdict_class(str(value))}">{text}</span>'
+                cells.append(f'<td data-label="{html.escape(str(column))}">{text}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return (f'<table class="claims-table"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>')
 
     def __repr__(self) -> str:
         with pd.option_context("display.max_colwidth", None):
             return self.to_string()
 
 
-def claims_table(claims: list[Claim]) -> ClaimsTable:
-    """The claims table every chapter ends with: id, paper, this book, verdict, why they differ."""
+def verdict_class(verdict: str) -> str:
+    """The CSS class of a verdict badge: ``"verdict-not-reproduced"``."""
+    return "verdict-" + verdict.replace(" ", "-")
+
+
+def claims_table(claims: list[Claim], profile: str | None = None) -> ClaimsTable:
+    """The claims table every chapter ends with: id, paper, this book, verdict, why they differ.
+
+    With ``profile`` (the chapter's run profile) the rows are also recorded in the executed
+    notebook (glued as :data:`CLAIMS_RECORD`, not displayed) for the claims dashboard.
+    """
+    if profile is not None:
+        from myst_nb import glue
+
+        record = {"profile": profile, "rows": [
+            {"claim": c.id, "paper": c.paper, "ours": c.ours, "verdict": c.verdict, "why": c.why}
+            for c in claims]}
+        glue(CLAIMS_RECORD, json.dumps(record), display=False)
     return ClaimsTable(
         [(c.id, c.paper, c.ours, c.verdict, c.why) for c in claims],
         columns=["claim", "paper reports", "this book measured", "verdict", "why they differ"],
@@ -232,17 +264,21 @@ def gap_reasons(named_gaps: dict[str, Gap], verdict_of: Callable[[Gap], str],
     return "; ".join(reasons)
 
 
+SCALE_PREFIXES = ("ci profile:", "quick profile:", "at the paper's scale")  # of scale_note's text
+
+
 def scale_note(profile: str, seed_counts: Iterable[int], p_floor: float | None = None) -> str:
     """How a run differs in scale from the paper, for the "why they differ" column."""
     seeds = " or ".join(str(n) for n in sorted(set(seed_counts)))
-    floor = "" if p_floor is None else f" (p cannot fall below {p_floor:.2g})"
+    floor = "" if p_floor is None else f" (p cannot fall below {format_p(p_floor)})"
     ci = get_profile("ci")
     return {"ci": f"ci profile: {seeds} seeds{floor}, {ci.epochs} training epoch(s) on "
                   f"{ci.limit_train} images, {ci.limit_val} validation and {ci.limit_test} test "
                   "images",
             "quick": f"quick profile: {seeds} seeds instead of 50 (less power)",
-            "paper": "at the paper's scale; remaining differences: our epochs (the paper gives "
-                     "only 8-30) and training details the paper does not state"}[profile]
+            "paper": "at the paper's scale (remaining differences: our number of epochs, "
+                     "chosen by validation within the paper's 8-30, and training details the "
+                     "paper does not state)"}[profile]
 
 
 def why(verdict: str, scale: str, extra: str = "") -> str:
@@ -301,12 +337,75 @@ def explain(verdict: str, scale: str, profile: str,
     return why(verdict, scale if scale_fits else "", "; ".join(p for p in parts if p))
 
 
+TIMINGS: list[tuple[str, float]] = []  # (label, seconds) of every timed step of this process
+
+
 @contextmanager
 def timed(label: str):
-    """Print ``label [time: 12.3 s]`` after the block (the test suite sanitizes the time)."""
+    """Time the block and record ``(label, seconds)`` in :data:`TIMINGS`; the chapter's
+    :class:`RunRecord` reports it in one place instead of printing it between the text."""
     start = time.perf_counter()
     yield
-    print(f"{label} [time: {time.perf_counter() - start:.1f} s]")
+    TIMINGS.append((label, time.perf_counter() - start))
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class RunRecord:
+    """The provenance of a chapter's outputs, stated once: profile, machine, date, wall time,
+    the steps timed with :func:`timed`, how many results were computed in this run and how many
+    came from the cache, and how long the networks took to train (in chapter 1).
+
+    Create it after the parameters are checked; call :meth:`glue` in the chapter's last cell,
+    which a ``{glue:text}`` reference in an admonition at the top of the chapter shows.
+    """
+
+    def __init__(self, key: str, profile: str, device) -> None:
+        from . import cache
+
+        self.key, self.profile, self.device = key, profile, device
+        self._start = time.perf_counter()
+        self._first_use, self._first_timing = len(cache.USES), len(TIMINGS)
+
+    def text(self, networks: Iterable = ()) -> str:
+        """One paragraph; ``networks``: the trained ensembles the chapter used."""
+        from datetime import date
+
+        from . import cache
+        from .experiment import hardware_description
+
+        uses = cache.USES[self._first_use:]
+        computed = sum(u.computed for u in uses)
+        steps = "; ".join(f"{label}: {_duration(s)}" for label, s in TIMINGS[self._first_timing:])
+        prof = get_profile(self.profile)
+        parts = [f"This chapter ran with profile `{self.profile}` ({prof.description}) on "
+                 f"{hardware_description(self.device)}, on {date.today().isoformat()}, in "
+                 f"{_duration(time.perf_counter() - self._start)}"
+                 + (f" ({steps})" if steps else "") + "."]
+        if uses:
+            parts.append(f"It computed {computed} result(s) and loaded {len(uses) - computed} "
+                         "from the cache of an earlier run.")
+        networks = list(networks)
+        if networks:
+            summaries = [n.summary() for n in networks]
+            seeds = sorted({len(n.seeds) for n in networks})
+            parts.append(f"Its {len(networks)} network ensemble(s) "
+                         f"({' or '.join(map(str, seeds))} seeds each) were trained in chapter 1 "
+                         f"in {_duration(sum(s.seconds for s in summaries))} in all, on "
+                         f"{', '.join(sorted({s.hardware for s in summaries}))}.")
+        return " ".join(parts)
+
+    def glue(self, networks: Iterable = ()) -> None:
+        """Glue :meth:`text` as ``<key>_provenance`` (not displayed)."""
+        from myst_nb import glue
+
+        glue(f"{self.key}_provenance", self.text(networks), display=False)
 
 
 def pm(mean: float, std: float, digits: int = 2) -> str:

@@ -15,11 +15,16 @@ from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 WILCOXON_METHODS = ("approx", "exact", "auto")
+EXACT_BELOW = 25  # seeds: below this many, "auto" uses the exact distribution (see mean_gap)
 
 
 @dataclass(frozen=True)
 class Gap:
-    """MG@k in percentage points, its p-value, the number of seeds and the test used."""
+    """MG@k in percentage points, its p-value, the number of seeds and the test used.
+
+    ``p`` is the p-value verdicts use; ``p_approx`` the normal approximation of the same
+    Wilcoxon test (the paper's method, for comparing with its p-values; NaN for other tests).
+    """
 
     k: int
     mg: float
@@ -27,6 +32,12 @@ class Gap:
     n: int
     test: str
     note: str = ""
+    p_approx: float = math.nan
+
+    @property
+    def exact(self) -> bool:
+        """Whether ``p`` comes from the exact Wilcoxon distribution."""
+        return "(exact)" in self.test and "Wilcoxon" in self.test
 
 
 def _check_curves(curves: ArrayLike, name: str) -> np.ndarray:
@@ -53,16 +64,52 @@ def _column(k: int, n_columns: int, grid: ArrayLike | None) -> int:
     return int(hits[0])
 
 
+def signed_rank_exact_p(diff: ArrayLike) -> float:
+    """The exact two-sided p of the Wilcoxon signed-rank test on paired differences.
+
+    Zero differences are dropped (zero_method="wilcox"); tied absolute differences get their
+    mean rank. Under the null hypothesis every sign is + or - with probability 1/2, so the
+    statistic T+ (sum of the ranks of the positive differences) has the distribution of a sum of
+    independent ``rank * Bernoulli(1/2)``; it is computed exactly by convolution (ranks doubled to
+    integers, so mean ranks of ties are exact) and p = P(|T+ - E T+| >= |t+ - E T+|). Without
+    ties this is scipy's exact test; with ties it stays exact, where scipy's is not.
+    """
+    d = np.asarray(diff, dtype=np.float64).ravel()
+    d = d[d != 0]
+    n = d.size
+    if n == 0:
+        return 1.0
+    ranks2 = np.rint(2 * _st.rankdata(np.abs(d))).astype(np.int64)  # doubled mean ranks
+    total = int(ranks2.sum())
+    counts = np.zeros(total + 1)
+    counts[0] = 1.0
+    for r in ranks2:  # counts[s]: number of sign patterns with 2 T+ = s (exact below 2**53)
+        counts[r:] += counts[:-r].copy()
+    t2 = int(ranks2[d > 0].sum())
+    dev = abs(2 * t2 - total)
+    s = np.arange(total + 1)
+    return float(min(1.0, counts[np.abs(2 * s - total) >= dev].sum() / 2.0 ** n))
+
+
 def mean_gap(ordered: ArrayLike, random: ArrayLike, k: int, grid: ArrayLike | None = None,
-             method: str = "approx") -> Gap:
+             method: str = "auto") -> Gap:
     """MG@k = mean over seeds of ordered[:, k] - random[:, k] in points, with a paired Wilcoxon p.
 
-    Two-sided Wilcoxon signed-rank test on the per-seed differences, zero_method="wilcox" (zero
-    differences dropped), no continuity correction and by default the normal approximation
-    (method="approx"): this reproduces the paper's p = 7.55e-10 for 50 seeds whose differences all
-    have the same sign (z = 637.5 / sqrt(50*51*101/24) = 6.154); the exact test would give 1.8e-15.
-    Differences are rounded to 1e-9 points first, so that float noise makes no spurious non-zero
-    differences or broken ties.  All differences zero: p = 1.  Fewer than 2 seeds: p = NaN (note).
+    Two-sided Wilcoxon signed-rank test on the per-seed differences, zero differences dropped
+    (zero_method="wilcox"). Two ways to compute p:
+
+    - ``"approx"``, the normal approximation without continuity correction: the paper's method.
+      It reproduces the paper's p = 7.55e-10 for 50 seeds whose differences all have the same
+      sign (z = 637.5 / sqrt(50*51*101/24) = 6.154); the exact test would give 1.8e-15.
+    - ``"exact"``, the exact distribution (:func:`signed_rank_exact_p`). With few seeds the
+      approximation is poor near the significance level (8 seeds: the approximation gives 0.0499
+      where the exact test gives 0.055), so verdicts use it below :data:`EXACT_BELOW` seeds:
+      ``"auto"`` (the default) is exact below that and the approximation from there on.
+
+    The result always carries the approximation as ``p_approx`` too, for comparisons with the
+    paper's p-values. Differences are rounded to 1e-9 points first, so that float noise makes no
+    spurious non-zero differences or broken ties. All differences zero: p = 1. Fewer than 2
+    seeds: p = NaN (note).
 
     Args:
         ordered: test accuracies ``(M, K+1)`` of an information-ordered ablation, finite
@@ -74,8 +121,8 @@ def mean_gap(ordered: ArrayLike, random: ArrayLike, k: int, grid: ArrayLike | No
             ``0..K``, or a value of ``grid`` when it is given.
         grid: the ``k`` of each column, shape ``(K+1,)``, for curves on a coarser grid;
             default ``None``: column ``j`` is ``k = j``.
-        method: scipy's Wilcoxon method, ``"approx"`` (default, the paper's), ``"exact"`` or
-            ``"auto"``.
+        method: ``"auto"`` (default: exact below :data:`EXACT_BELOW` seeds, else the normal
+            approximation), ``"approx"`` (the paper's) or ``"exact"``.
 
     Returns:
         :class:`Gap` with ``k``, ``mg`` = MG@k in percentage points, the two-sided ``p``,
@@ -107,17 +154,21 @@ def _paired(k: int, diff: np.ndarray, method: str, note: str = "") -> Gap:
     :func:`mean_gap`."""
     diff = np.round(diff, 9)
     n = diff.size
+    if method == "auto":
+        method = "exact" if n < EXACT_BELOW else "approx"
     test = f"Wilcoxon signed-rank ({method})"
     mg = float(diff.mean())
     if n < 2:
         return Gap(k, mg, math.nan, n, test, "fewer than 2 seeds: no test")
     if not diff.any():
-        return Gap(k, 0.0, 1.0, n, test, "all differences are zero")
-    res = _st.wilcoxon(diff, zero_method="wilcox", correction=False, method=method)
-    return Gap(k, mg, float(res.pvalue), n, test, note)
+        return Gap(k, 0.0, 1.0, n, test, "all differences are zero", 1.0)
+    approx = float(_st.wilcoxon(diff, zero_method="wilcox", correction=False,
+                                method="approx").pvalue)
+    p = signed_rank_exact_p(diff) if method == "exact" else approx
+    return Gap(k, mg, p, n, test, note, approx)
 
 
-def area_gap(curves_a: ArrayLike, curves_b: ArrayLike, method: str = "approx") -> Gap:
+def area_gap(curves_a: ArrayLike, curves_b: ArrayLike, method: str = "auto") -> Gap:
     """The area between two sets of curves of the same networks, in points per ablated neuron.
 
     Per seed, the mean over k = 0..K of ``curves_a[:, k] - curves_b[:, k]`` (the area between
@@ -169,11 +220,12 @@ def sample_gap(a: ArrayLike, b: ArrayLike) -> Gap:
     return Gap(0, mg, float(_st.ks_2samp(x, y, method="exact").pvalue), n, test)
 
 
-def wilcoxon_floor(n_seeds: int) -> float:
+def wilcoxon_floor(n_seeds: int, method: str = "auto") -> float:
     """The smallest p :func:`mean_gap` can give with ``n_seeds`` seeds (all differences of one
-    sign, no ties): no ordering can be significant below it."""
+    sign, no ties): no ordering can be significant below it. ``method`` as in :func:`mean_gap`
+    (50 seeds, ``"approx"``: 7.56e-10, the paper's recurring 7.55e-10)."""
     ordered = 0.5 + 1e-3 * np.arange(1, n_seeds + 1)[:, None]
-    return mean_gap(ordered, np.full((n_seeds, 1), 0.5), 0).p
+    return mean_gap(ordered, np.full((n_seeds, 1), 0.5), 0, method=method).p
 
 
 def ks_floor(n_seeds: int) -> float:
@@ -181,23 +233,27 @@ def ks_floor(n_seeds: int) -> float:
     return ks_gap(np.ones((n_seeds, 1)), np.zeros((n_seeds, 1)), 0).p
 
 
+def format_p(p: float) -> str:
+    """One display of p-values for the whole book: two significant digits from 0.01 on
+    ("0.93", "0.055", "0.012"), below that three in e-notation without exponent padding
+    ("7.81e-3", "7.56e-10"; the paper cuts the last to "7.55e-10"); "nan" without a test."""
+    if math.isnan(p):
+        return "nan"
+    if p >= 0.01:
+        return f"{p:#.2g}".rstrip(".") if p < 1 else "1.0"
+    mantissa, exponent = f"{p:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def format_gap(gap: Gap) -> str:
     """The paper's notation, e.g. "MG@80 = 21.9, p = 7.56e-10" ("median difference = ..." for
-    :func:`sample_gap`, "area gap = ..." for :func:`area_gap`).
-
-    MG with 1 decimal (the paper once prints two: "-0.19"). p < 0.01 in e-notation rounded to
-    3 significant digits without exponent padding (1.60e-5); p >= 0.01 with 2 decimals
-    ("p = 0.93"). The paper's "7.55e-10" is the same p (7.5569e-10, all 50 differences of one
-    sign) cut rather than rounded: we print 7.56e-10.
+    :func:`sample_gap`, "area gap = ..." for :func:`area_gap`); MG with 1 decimal, p as
+    :func:`format_p`. An exact Wilcoxon p is followed by the normal approximation, the paper's
+    method, where the two differ in display: "p = 0.055 (exact; normal approximation 0.050)".
     """
-    p = gap.p
-    if math.isnan(p):
-        p_text = "nan"
-    elif p < 0.01:
-        mantissa, exponent = f"{p:.2e}".split("e")
-        p_text = f"{mantissa}e{int(exponent)}"
-    else:
-        p_text = f"{p:.2f}"
+    p_text = format_p(gap.p)
+    if gap.exact and not math.isnan(gap.p_approx) and format_p(gap.p_approx) != p_text:
+        p_text += f" (exact; normal approximation {format_p(gap.p_approx)})"
     if "medians" in gap.test:
         label = "median difference"
     elif gap.note.startswith("area"):
@@ -207,6 +263,47 @@ def format_gap(gap: Gap) -> str:
     return f"{label} = {gap.mg:.1f}, p = {p_text}"
 
 
+def signed_rank_normal_p(t_plus: float, n: int) -> float:
+    """The two-sided p of a signed-rank sum ``t_plus`` of ``n`` non-zero paired differences under
+    the normal approximation without continuity correction (the paper's method; e.g. n = 50:
+    t_plus = 0 gives the floor 7.56e-10, t_plus = 4 gives 9.63e-10)."""
+    mean = n * (n + 1) / 4
+    sd = math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    return math.erfc(abs(t_plus - mean) / sd / math.sqrt(2))
+
+
+def accuracy_drop(curves: ArrayLike, k: int, grid: ArrayLike | None = None) -> np.ndarray:
+    """Accuracy lost per seed (percentage points) after ablating ``k`` neurons, relative to
+    nothing ablated (column 0): ``100 * (curves[:, 0] - curves[:, k])``."""
+    arr = _check_curves(curves, "curves")
+    return 100.0 * (arr[:, 0] - arr[:, _column(k, arr.shape[1], grid)])
+
+
+def separation(curves: dict[str, ArrayLike], measure: str, k: int,
+               grid: ArrayLike | None = None, random_key: str = "random") -> float:
+    """How well ``measure`` separates important from unimportant neurons of a layer:
+    MG@k(low first) - MG@k(high first), in points (large: low-first keeps much more accuracy
+    than high-first).
+
+    Args:
+        curves: ordering name -> accuracies ``(M, K+1)``, with ``f"{measure}-low"``,
+            ``f"{measure}-high"`` and ``random_key`` among the names.
+        measure: a measure name, e.g. ``"mi"``.
+        k: the number of ablated neurons at which the gaps are read.
+        grid: the ``k`` of each column; default ``None``: column ``j`` is ``k = j``.
+        random_key: the random baseline's name; default ``"random"``.
+
+    Returns:
+        The separation in percentage points.
+
+    Raises:
+        KeyError: an ordering missing from ``curves``; ValueError: as :func:`mean_gap`.
+    """
+    low = mean_gap(curves[f"{measure}-low"], curves[random_key], k, grid)
+    high = mean_gap(curves[f"{measure}-high"], curves[random_key], k, grid)
+    return low.mg - high.mg
+
+
 def mean_std(curves: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation over seeds (axis 0), population std (ddof=0; 0 for one seed)."""
     arr = _check_curves(curves, "curves")
@@ -214,7 +311,7 @@ def mean_std(curves: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gap_table(curves: dict[str, ArrayLike], random_key: str, k: int,
-              grid: ArrayLike | None = None, method: str = "approx") -> pd.DataFrame:
+              grid: ArrayLike | None = None, method: str = "auto") -> pd.DataFrame:
     """One row per ordering (every key but random_key, in dict order): ordering, MG@k, p, text.
 
     Args:
@@ -223,7 +320,7 @@ def gap_table(curves: dict[str, ArrayLike], random_key: str, k: int,
         random_key: the key of the random-ablation curves every other ordering is compared to.
         k: the number of ablated neurons at which MG@k is read (see :func:`mean_gap`).
         grid: the ``k`` of each column, ``(K+1,)``; default ``None``: column ``j`` is ``k = j``.
-        method: Wilcoxon method, ``"approx"`` (default), ``"exact"`` or ``"auto"``.
+        method: Wilcoxon method, ``"auto"`` (default), ``"approx"`` or ``"exact"``.
 
     Returns:
         ``pandas.DataFrame`` with one row per ordering but ``random_key`` (``len(curves) - 1``

@@ -179,6 +179,17 @@ def test_a_new_measure_recomputes_instead_of_failing(cache_dir, monkeypatch):
     np.testing.assert_array_equal(curves["mi-high"], old["mi-high"])
 
 
+def test_random_draws_are_kept_with_their_mean(cache_dir):
+    """The random curve is the mean of the profile's draws; the single draws come from the same
+    cached result (one computation, no second cache entry)."""
+    exp = tiny()
+    curves = analysis.layer_curves(exp, 1)
+    draws = analysis.layer_random_draws(exp, 1)
+    assert draws.shape == (len(exp.seeds), exp.profile.random_draws, curves["random"].shape[1])
+    np.testing.assert_allclose(draws.mean(axis=1), curves["random"], rtol=0, atol=1e-12)
+    assert len(list((cache.results_dir() / exp.name).glob("layer-*.npz"))) == 1
+
+
 def test_corrupt_result_is_recomputed_identically(cache_dir):
     exp = tiny()
     curves = analysis.layer_curves(exp, 0)

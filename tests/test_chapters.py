@@ -152,9 +152,32 @@ def test_pipeline_runs_toc_order_with_parameters_and_this_interpreter(tmp_path):
         assert (name, profile, seeds) == (r.name, "ci", "4")
         assert Path(prefix).resolve() == Path(sys.prefix).resolve()  # kernel "python3" = us
         assert Path(cwd).resolve() == (root / "book").resolve()      # the notebook's folder
-        assert nbformat.read(r.output, 4).metadata.papermill.output_path == str(r.output)
+        nb = nbformat.read(r.output, 4)
+        assert nb.metadata.papermill.output_path == str(r.output)
+        [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert "remove-cell" in injected.metadata.tags   # the book shows the parameters once
     assert all("s ->" in line for line in lines[1:-1]) and lines[-1].startswith("[pipeline] done")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["01_a.ipynb", "02_b.ipynb"]
+
+
+def test_pipeline_runs_the_claims_dashboard_last_on_its_output(tmp_path):
+    root = tiny_book(tmp_path / "src", ["claims", "01_a"])
+    nb = nbformat.read(root / "book" / "claims.ipynb", 4)
+    nb.cells[1].source += '\nchapters_dir = "."'
+    nb.cells[2].source = ("import pathlib\n"
+                          "print(sorted(p.name for p in pathlib.Path(chapters_dir).iterdir()))")
+    nbformat.write(nb, root / "book" / "claims.ipynb")
+    runs = execute_chapters("ci", tmp_path / "out", None, root=root, log=lambda line: None)
+    assert [r.name for r in runs] == ["01_a", "claims"]   # after the chapters it summarizes
+    assert "01_a.ipynb" in printed(runs[-1].output)        # read from the pipeline's output
+
+
+def test_markdown_pages_listed_without_suffix_are_not_chapters(tmp_path):
+    root = tiny_book(tmp_path / "src", ["01_a"])
+    (root / "book" / "refs.md").write_text("# References\n")
+    with (root / "_toc.yml").open("a") as toc:
+        toc.write("  - file: book/refs\n")
+    assert [c.name for c in list_chapters(root)] == ["01_a"]
 
 
 def test_pipeline_rejects_unknown_chapter_and_lists_the_available(tmp_path, capsys):

@@ -41,7 +41,7 @@ from nbutils.report import (
     verdict_from,
     why,
 )
-from nbutils.stats import Gap, ks_floor, wilcoxon_floor
+from nbutils.stats import Gap, format_p, ks_floor, signed_rank_normal_p, wilcoxon_floor
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_PAGE = ROOT / "book" / "verdicts.md"
@@ -61,6 +61,15 @@ def test_claims_table_shows_cells_in_full():
     assert LONG.strip() in table._repr_html_()
     assert LONG.strip() in repr(table)
     assert "..." not in table._repr_html_()
+
+
+def test_claims_table_html_is_styled_and_escaped():
+    table = claims_table([Claim("F2c", "p < 0.05 & <b>", "ours", "not reproduced", "why")])
+    html = table._repr_html_()
+    assert html.startswith('<table class="claims-table"><thead><tr><th>claim</th>')
+    assert html.count("<tr>") == 2          # the header and one row: no empty index-name row
+    assert '<td data-label="verdict"><span class="verdict verdict-not-reproduced">' in html
+    assert "p &lt; 0.05 &amp; &lt;b&gt;" in html and "<b>" not in html
 
 
 def test_claim_rejects_unknown_verdict():
@@ -120,16 +129,18 @@ def test_similar_verdict():
 
 
 def test_similar_verdict_takes_the_floor_from_the_seed_count():
-    # 8 seeds: floor 0.0117 < 0.05, p = 0.3 is a real "not significant"
+    # 8 seeds: exact floor 0.0078 < 0.05, p = 0.3 is a real "not significant"
     assert similar_verdict(gap(8.0, 0.3, n=8)) == "reproduced"
-    # 4 seeds: floor 0.068 > 0.05, p = 0.3 says nothing
-    assert similar_verdict(gap(8.0, 0.3, n=4)) == "partly"
-    # 5 seeds: floor 0.043 < 0.05 (chapter 2 used to ask for 6)
-    assert similar_verdict(gap(8.0, 0.3, n=5)) == "reproduced"
+    # 5 seeds: exact floor 2/32 = 0.0625 > 0.05, p = 0.3 says nothing
+    assert similar_verdict(gap(8.0, 0.3, n=5)) == "partly"
+    # 6 seeds: exact floor 2/64 = 0.031 < 0.05
+    assert similar_verdict(gap(8.0, 0.3, n=6)) == "reproduced"
 
 
 def test_p_floors():
-    assert f"{wilcoxon_floor(5):.3g}" == "0.0431" and f"{wilcoxon_floor(4):.3g}" == "0.0679"
+    assert wilcoxon_floor(5) == 2 / 2**5 and wilcoxon_floor(6) == 2 / 2**6   # exact
+    assert f"{wilcoxon_floor(5, 'approx'):.3g}" == "0.0431"
+    assert f"{wilcoxon_floor(4, 'approx'):.3g}" == "0.0679"
     assert f"{ks_floor(3):.3g}" == "0.1"
 
 
@@ -254,7 +265,8 @@ QUOTED = {
     "AGREE_TOL": lambda v: f"${power_of_ten(v)}$",
 }
 # every public function of nbutils.report is a rule, except the bookkeeping of claims tables
-BOOKKEEPING = {"claims_table", "gap_reasons", "scale_note", "why", "explain", "timed", "pm"}
+BOOKKEEPING = {"verdict_class", "claims_table", "gap_reasons", "scale_note", "why", "explain",
+               "timed", "pm"}
 RULES = sorted(name for name, value in vars(report).items()
                if callable(value) and not name.startswith("_") and not isinstance(value, type)
                and getattr(value, "__module__", "") == report.__name__
@@ -289,16 +301,20 @@ def test_rules_page_names_every_rule_and_the_tests():
 
 def test_rules_page_p_floors_are_current():
     text = page_text()
-    for n in (3, 4, 5, 8, 50):
-        row = f"| {wilcoxon_floor(n):.3g} | {ks_floor(n):.3g} |"
+    for n in (3, 4, 5, 6, 8, 35, 50):
+        row = (f" | {format_p(wilcoxon_floor(n))} | {format_p(wilcoxon_floor(n, 'approx'))} | "
+               f"{format_p(ks_floor(n))} |")
         assert row in text, row
+    assert f"{signed_rank_normal_p(4, 50):.3g}" == "9.63e-10" and "9.63" in text
 
 
 def test_rules_page_is_in_the_book_after_the_introduction():
+    """Right after the introduction: the claims dashboard, then the rules."""
     import yaml
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     assert toc["root"] == "book/intro"
-    assert toc["chapters"][0]["file"] in ("book/verdicts", "book/verdicts.md")
+    assert toc["chapters"][0]["file"] in ("book/claims", "book/claims.ipynb")
+    assert toc["chapters"][1]["file"] in ("book/verdicts", "book/verdicts.md")
 
 
 def test_some_cases_verdict_by_hand():
@@ -326,7 +342,7 @@ def test_explain_gives_reasons_that_fit_each_case():
     only_sig = explain("not reproduced", scale, "quick", {"(c)": (opposite, worse)})
     assert scale not in only_sig                              # fewer seeds cannot explain it
     assert only_sig == ("significant (p < 0.05), so more seeds would not remove it: "
-                        f"(c): MG@80 = 6.0, p = 0.01 ({UNKNOWN_DIFFERENCE})")
+                        f"(c): MG@80 = 6.0, p = 0.010 ({UNKNOWN_DIFFERENCE})")
     noted = explain("not reproduced", scale, "quick", {"(c)": (opposite, worse)},
                     notes={"(c)": "our layer 1 is wider"})
     assert noted.endswith("(our layer 1 is wider)")
@@ -334,7 +350,7 @@ def test_explain_gives_reasons_that_fit_each_case():
                   {"(c)": (opposite, worse), "(e)": (gap(+4.0, 0.02), worse)},
                   notes={"(c)": "same", "(e)": "same"})
     assert two == ("significant (p < 0.05), so more seeds would not remove them: "
-                   "(c): MG@80 = 6.0, p = 0.01; (e): MG@80 = 4.0, p = 0.02 (same)")
+                   "(c): MG@80 = 6.0, p = 0.010; (e): MG@80 = 4.0, p = 0.020 (same)")
     both = explain("partly", scale, "quick", {"(c)": (opposite, worse), "(d)": (weak, worse)})
     assert both.startswith(scale)                             # (d) may be a matter of seeds
     assert "(d): MG@80 = -1.0, p = 0.30, not significant" in both
@@ -343,3 +359,22 @@ def test_explain_gives_reasons_that_fit_each_case():
     assert explain("reproduced", scale, "quick", {"(d)": (gap(-3.0, 0.01), worse)}) == ""
     shares = explain("partly", scale, "quick", {}, other=["(a) 40 % is not most"])
     assert shares == "(a) 40 % is not most; " + UNKNOWN_DIFFERENCE
+
+
+def test_timed_records_and_run_record_states_the_provenance(tmp_path, monkeypatch, capsys):
+    from nbutils import cache, report
+
+    monkeypatch.setattr(cache, "USES", [])
+    monkeypatch.setattr(report, "TIMINGS", [])
+    run = report.RunRecord("chX", "quick", "cpu")
+    with report.timed("curves loaded or computed"):
+        pass
+    assert capsys.readouterr().out == ""           # nothing printed between the text
+    cache.memoize_arrays(tmp_path / "a.npz", lambda: ({"x": np.ones(2)}, {}))
+    cache.memoize_arrays(tmp_path / "a.npz", lambda: ({"x": np.ones(2)}, {}))
+    text = run.text()
+    assert text.startswith("This chapter ran with profile `quick` (")
+    assert "curves loaded or computed: 0 s" in text
+    assert "It computed 1 result(s) and loaded 1 from the cache" in text
+    assert report._duration(30) == "30 s" and report._duration(600) == "10 min"
+    assert report._duration(7200) == "2.0 h"

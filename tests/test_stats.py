@@ -51,7 +51,7 @@ def test_identical_curves_give_p_one_and_zero_gap():
     c = curves()
     gap = st.mean_gap(c, c.copy(), 10)
     assert (gap.mg, gap.p) == (0.0, 1.0)
-    assert st.format_gap(gap) == "MG@10 = 0.0, p = 1.00"
+    assert st.format_gap(gap) == "MG@10 = 0.0, p = 1.0"
 
 
 def test_float_noise_is_not_a_difference():
@@ -88,10 +88,45 @@ def test_explicit_grid():
     (0.3, 0.7849, "MG@80 = 0.3, p = 0.78"),
     (-28.9, 1.9823306042836678e-29, "MG@80 = -28.9, p = 1.98e-29"),
     (1.0, 0.004, "MG@80 = 1.0, p = 4.00e-3"),
-    (1.0, 0.0123, "MG@80 = 1.0, p = 0.01"),
+    (1.0, 0.0123, "MG@80 = 1.0, p = 0.012"),
+    (1.0, 0.0499, "MG@80 = 1.0, p = 0.050"),
 ])
 def test_format_gap(mg, p, text):
     assert st.format_gap(st.Gap(80, mg, p, 50, "test")) == text
+
+
+@pytest.mark.parametrize("p,text", [(0.93, "0.93"), (0.0117, "0.012"), (0.055, "0.055"),
+                                    (0.1, "0.10"), (1.0, "1.0"), (0.0078125, "7.81e-3"),
+                                    (7.5569e-10, "7.56e-10"), (math.nan, "nan")])
+def test_format_p_one_display(p, text):
+    assert st.format_p(p) == text
+
+
+def test_exact_wilcoxon_below_25_seeds_with_the_approximation_alongside():
+    """8 seeds, differences -1..-8 points but +4 (T+ = 4): the normal approximation gives p = 0.0499
+    (significant), the exact distribution 0.055 (not): "auto" judges by the exact one and keeps
+    the approximation for comparisons with the paper's p-values."""
+    random = np.full((8, 1), 0.5)
+    ordered = random + np.array([-1, -2, -3, 4, -5, -6, -7, -8])[:, None] / 100
+    gap = st.mean_gap(ordered, random, 0)
+    assert gap.exact and gap.p == pytest.approx(14 / 256)   # 2 x 7 patterns with T+ <= 4
+    assert gap.p_approx == pytest.approx(0.0499, abs=1e-4)
+    assert st.mean_gap(ordered, random, 0, method="approx").p == gap.p_approx
+    assert st.format_gap(gap) == ("MG@0 = -3.5, p = 0.055 (exact; normal approximation "
+                                  "0.050)")
+    big = np.full((30, 1), 0.5)
+    assert not st.mean_gap(big + 0.01 * np.arange(1, 31)[:, None], big, 0).exact
+
+
+def test_exact_p_handles_ties_and_zeros():
+    """By hand: differences (0, 1, 1, -2): the zero is dropped, ranks 1.5, 1.5, 3; T+ = 3, its
+    mean 3: every one of the 8 sign patterns is as extreme, p = 1. Differences (1, 1, 2): all
+    positive, T+ = 6 is one of the 2 most extreme of 8 patterns: p = 2/8."""
+    assert st.signed_rank_exact_p([0.0, 1.0, 1.0, -2.0]) == pytest.approx(1.0)
+    assert st.signed_rank_exact_p([1.0, 1.0, 2.0]) == pytest.approx(0.25)
+    from scipy import stats as sst
+    d = np.random.default_rng(1).normal(size=9)
+    assert st.signed_rank_exact_p(d) == pytest.approx(sst.wilcoxon(d, method="exact").pvalue)
 
 
 def test_format_gap_other_k():
@@ -143,8 +178,12 @@ def test_bad_input_raises_value_error_naming_argument(name, call):
 
 def test_floors_are_the_smallest_p_the_seeds_allow():
     from nbutils.stats import ks_floor, wilcoxon_floor
-    assert wilcoxon_floor(8) == pytest.approx(0.0117, abs=1e-4)
-    assert wilcoxon_floor(3) > 0.05 > wilcoxon_floor(5)
+    assert wilcoxon_floor(8, "approx") == pytest.approx(0.0117, abs=1e-4)
+    assert wilcoxon_floor(8) == 2 / 2**8                 # exact below 25 seeds
+    assert wilcoxon_floor(35) == pytest.approx(2.48e-7, rel=1e-2)
+    assert wilcoxon_floor(50) == pytest.approx(7.5569e-10, rel=1e-4)
+    assert wilcoxon_floor(5) > 0.05 > wilcoxon_floor(6)           # exact: 2/32, 2/64
+    assert wilcoxon_floor(4, "approx") > 0.05 > wilcoxon_floor(5, "approx")
     assert ks_floor(8) == pytest.approx(2 / 12870)      # 2 / C(16, 8), exact two-sided
     rng = np.random.default_rng(0)
     for _ in range(20):   # no sample of 8 paired differences gets below the floor
@@ -192,3 +231,25 @@ def test_format_names_median_and_area_gaps():
     a = np.array([[0.9, 0.8, 0.7], [0.9, 0.8, 0.6]])
     b = np.array([[0.9, 0.7, 0.5], [0.9, 0.6, 0.2]])
     assert st.format_gap(st.area_gap(a, b)).startswith("area gap = 15.0, p = ")
+
+
+def test_signed_rank_normal_p_reads_the_papers_p_values():
+    """The paper's 9.63e-10 (F3f) is a 50-seed Wilcoxon test whose signed-rank sum is 4: one
+    or two seeds with small differences of the other sign, i.e. a comparison of two curves that
+    cross seed by seed (ordered vs random), not the loss from the intact network (all 50 of one
+    sign would give the floor 7.56e-10)."""
+    assert st.signed_rank_normal_p(0, 50) == pytest.approx(st.wilcoxon_floor(50), rel=1e-9)
+    assert f"{st.signed_rank_normal_p(4, 50):.3g}" == "9.63e-10"
+    from scipy import stats as sst
+    d = np.arange(1, 11, dtype=float)
+    d[[0, 2]] *= -1    # T+ = 55 - 4
+    assert st.signed_rank_normal_p(51, 10) == pytest.approx(
+        sst.wilcoxon(d, method="approx", correction=False).pvalue)
+
+
+def test_accuracy_drop_and_separation_by_hand():
+    c = {"random": np.array([[0.9, 0.7], [0.8, 0.6]]),
+         "kl-low": np.array([[0.9, 0.8], [0.8, 0.7]]),
+         "kl-high": np.array([[0.9, 0.5], [0.8, 0.3]])}
+    np.testing.assert_allclose(st.accuracy_drop(c["kl-high"], 1), [40.0, 50.0])
+    assert st.separation(c, "kl", 1) == pytest.approx(10.0 - (-25.0))
