@@ -338,6 +338,7 @@ def explain(verdict: str, scale: str, profile: str,
 
 
 TIMINGS: list[tuple[str, float]] = []  # (label, seconds) of every timed step of this process
+MAX_STEPS = 4  # the provenance note names at most this many steps (the longest, of 1 s or more)
 
 
 @contextmanager
@@ -382,9 +383,12 @@ class RunRecord:
 
         uses = cache.USES[self._first_use:]
         computed = sum(u.computed for u in uses)
-        steps = "; ".join(f"{label}: {_duration(s)}" for label, s in TIMINGS[self._first_timing:])
+        timed_steps = TIMINGS[self._first_timing:]
+        longest = sorted((s for _, s in timed_steps), reverse=True)[:MAX_STEPS]
+        steps = "; ".join(f"{label}: {_duration(s)}" for label, s in timed_steps
+                          if s >= 1.0 and s in longest)
         prof = get_profile(self.profile)
-        parts = [f"This chapter ran with profile `{self.profile}` ({prof.description}) on "
+        parts = [f"This chapter ran with profile {self.profile} ({prof.description}) on "
                  f"{hardware_description(self.device)}, on {date.today().isoformat()}, in "
                  f"{_duration(time.perf_counter() - self._start)}"
                  + (f" ({steps})" if steps else "") + "."]
