@@ -136,10 +136,22 @@ def collect(folders: list[str | Path], chapters: list[str]) -> list[Row]:
     return rows
 
 
+def _top_level_parts(text: str) -> list[str]:
+    """``text`` split at the "; " that stand outside parentheses (a p value reads
+    "p = 0.031 (exact; normal approximation 0.036)" and must stay whole)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and text.startswith("; ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    return parts + [text[start:]]
+
+
 def first_reason(why: str, limit: int = 160) -> str:
     """The first specific part of a "why they differ" cell (the note on the run's scale, which
     leads many cells, only if nothing else is said), cut to ``limit`` characters at a word."""
-    parts = [p.strip() for p in why.split("; ") if p.strip()]
+    parts = [p.strip() for p in _top_level_parts(why) if p.strip()]
     specific = [p for p in parts if not p.startswith(SCALE_PREFIXES)]
     first = (specific or parts or [""])[0]
     if len(first) <= limit:

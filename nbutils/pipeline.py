@@ -33,6 +33,13 @@ TOC_FILE = "_toc.yml"
 SUMMARY_PAGES = ("claims",)
 
 
+def execution_order(chapters: list[Chapter]) -> list[Chapter]:
+    """``chapters`` in the order they must run: toc order, the summary pages
+    (:data:`SUMMARY_PAGES`) last, since they read the others' executed notebooks."""
+    return ([c for c in chapters if c.name not in SUMMARY_PAGES]
+            + [c for c in chapters if c.name in SUMMARY_PAGES])
+
+
 class ChapterError(ValueError):
     """An unknown chapter name was asked for."""
 
@@ -148,9 +155,7 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
     if "profile" in parameters:
         raise ValueError("give the profile as `profile`, not inside `parameters`")
     parameters = {"profile": profile, **parameters}
-    selected = select_chapters(list_chapters(root), chapters)
-    selected = ([c for c in selected if c.name not in SUMMARY_PAGES]
-                + [c for c in selected if c.name in SUMMARY_PAGES])
+    selected = execution_order(select_chapters(list_chapters(root), chapters))
 
     import papermill as pm  # imported late: listing chapters needs no kernel machinery
 
@@ -165,7 +170,11 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
         failed = out / f"{chapter.name}.failed.ipynb"
         start = time.perf_counter()
         try:
-            extra = {"chapters_dir": str(out)} if chapter.name in SUMMARY_PAGES else {}
+            kernel_dir = Path(cwd if cwd is not None else chapter.path.parent).resolve()
+            # a summary page reads the chapters from `out`; in place (out is the page's own
+            # folder and the kernel runs there) the default "." says so without a machine's path
+            extra = ({"chapters_dir": str(out)}
+                     if chapter.name in SUMMARY_PAGES and out != kernel_dir else {})
             pm.execute_notebook(str(chapter.path), str(partial),
                                 parameters={**parameters, **extra},
                                 kernel_name=kernel_name,

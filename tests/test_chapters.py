@@ -23,13 +23,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nbutils.pipeline import ChapterError, execute_chapters, list_chapters, main
+from nbutils.pipeline import ChapterError, execute_chapters, execution_order, list_chapters, main
 
 from conftest import data_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
-CHAPTERS = [c.name for c in list_chapters(ROOT, must_exist=False)]
+# in the pipeline's order: the claims dashboard reads the executed chapters, so it runs last
+CHAPTERS = [c.name for c in execution_order(list_chapters(ROOT, must_exist=False))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,3 +286,17 @@ def test_sanitizers_rewrite_only_what_they_should():
     for kept in ("accuracy 97.50 ± 0.12", "MG@80 = -28.9, p = 1.98e-29", "[0.25, 0.5]",
                  "| claim | verdict |", "layer [1]", "50%"):
         assert clean(kept) == kept
+
+
+def test_pipeline_in_place_gives_the_dashboard_no_machine_path(tmp_path):
+    """Run in place (output = the book's folder), the dashboard keeps its default "." so the
+    committed notebook names no folder of the machine that ran it."""
+    root = tiny_book(tmp_path / "src", ["claims", "01_a"])
+    nb = nbformat.read(root / "book" / "claims.ipynb", 4)
+    nb.cells[1].source += '\nchapters_dir = "."'
+    nb.cells[2].source = "print(chapters_dir)"
+    nbformat.write(nb, root / "book" / "claims.ipynb")
+    runs = execute_chapters("ci", root / "book", None, root=root, log=lambda line: None)
+    assert printed(runs[-1].output).strip() == "."
+    nb = nbformat.read(root / "book" / "claims.ipynb", 4)
+    assert nb.metadata.papermill.parameters == {"profile": "ci"}

@@ -85,6 +85,8 @@ def test_first_reason_cuts_at_a_word_and_skips_the_scale_note():
         "(c) differs"
     assert dashboard.first_reason("at the paper's scale (remaining ...)") == \
         "at the paper's scale (remaining ...)"
+    assert dashboard.first_reason("x: p = 0.031 (exact; normal approximation 0.036); y") == \
+        "x: p = 0.031 (exact; normal approximation 0.036)"
     long = "word " * 60
     cut = dashboard.first_reason(long, limit=20)
     assert cut.endswith(" ...") and len(cut) <= 24
