@@ -1,0 +1,185 @@
+"""Pruning with bias balancing (the technical note; claims P1-P4): physically smaller networks.
+
+A network here is one member of an ensemble as an ordinary ``torch.nn.Sequential``
+(:meth:`nbutils.ensemble.EnsembleMLP.member`): ``Linear, [BatchNorm1d], activation, [Dropout]``
+per hidden layer, then ``Linear``. :func:`prune_layer` removes neurons of one hidden layer and
+returns a new, smaller ``Sequential`` (sliced ``Linear`` / ``BatchNorm1d`` layers), with one of
+two surgeries:
+
+- ``"remove"``: the neurons are cut out; the next layer no longer sees them (the same network
+  as ablation to zero);
+- ``"balance"``: the note's *bias balancing*: when neuron ``j`` of hidden layer ``i`` goes, each
+  neuron ``k`` of layer ``i+1`` gets ``b_k += w_jk * mean_l t_j(x_l)``, the mean over the
+  training set (the same network as ablation to the training-set mean, for a one-layer change).
+
+:func:`course_mask` is the course replication's reading of bias balancing, a multiplicative mask
+``t_j -> P(T_j = 1) t_j`` on the kept neuron (folded into the next layer's weights; nothing is
+removed), kept for comparison. :func:`outgoing_weight_norm` is the weight criterion of He et al.
+(ICASSP 2014); entropy, mutual information and KL selectivity come from
+:mod:`nbutils.measures`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from . import checks
+
+SURGERIES: tuple[str, ...] = ("remove", "balance")
+
+
+def hidden_layers(mlp: nn.Sequential) -> list[list[int]]:
+    """Module indices of each hidden layer's block (``Linear`` up to the next ``Linear``)."""
+    linear = [i for i, m in enumerate(mlp) if isinstance(m, nn.Linear)]
+    if len(linear) < 2:
+        raise ValueError("mlp must be a Sequential with at least one hidden Linear layer")
+    ends = [*linear[1:], len(mlp)]
+    return [list(range(a, b)) for a, b in zip(linear[:-1], ends[:-1])]
+
+
+def widths(mlp: nn.Sequential) -> list[int]:
+    """Layer widths ``[d, n_1, ..., n_H, C]`` of an MLP."""
+    lin = [m for m in mlp if isinstance(m, nn.Linear)]
+    return [lin[0].in_features, *(m.out_features for m in lin)]
+
+
+def layer_outputs(mlp: nn.Sequential, x: Tensor, layer: int, chunk: int = 8192) -> Tensor:
+    """Outputs ``t`` ``(N, n)`` of hidden ``layer`` (0-based, eval mode) for inputs ``x``."""
+    blocks = hidden_layers(mlp)
+    checks.index(layer, len(blocks), "layer", "0 = the first hidden layer")
+    stop = blocks[layer][-1] + 1
+    mlp = mlp.eval()
+    with torch.no_grad():
+        return torch.cat([mlp[:stop](x[i:i + chunk]) for i in range(0, x.shape[0], chunk)])
+
+
+def outgoing_weight_norm(mlp: nn.Sequential, layer: int, p: float = 1.0) -> Tensor:
+    """He et al. (ICASSP 2014)'s weight criterion: the ``p``-norm of each neuron's outgoing
+    weights, ``(n,)`` for hidden ``layer`` (prune the smallest first). ``p = 1`` (default): the
+    sum of absolute outgoing weights."""
+    blocks = hidden_layers(mlp)
+    checks.index(layer, len(blocks), "layer", "0 = the first hidden layer")
+    nxt = mlp[blocks[layer][-1] + 1]
+    return torch.linalg.vector_norm(nxt.weight.detach(), ord=p, dim=0)
+
+
+def _kept(n: int, neurons: Sequence[int] | Tensor, name: str = "neurons") -> Tensor:
+    idx = torch.as_tensor(neurons, dtype=torch.long).reshape(-1)
+    if idx.numel() and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"{name} must be neuron indices in 0..{n - 1}, got {idx.tolist()}")
+    if idx.unique().numel() != idx.numel():
+        raise ValueError(f"{name} has repeated indices: {idx.tolist()}")
+    if idx.numel() >= n:
+        raise ValueError(f"{name}: cannot remove all {n} neurons of a layer (at most {n - 1})")
+    keep = torch.ones(n, dtype=torch.bool)
+    keep[idx] = False
+    return keep
+
+
+def prune_layer(mlp: nn.Sequential, layer: int, neurons: Sequence[int] | Tensor,
+                surgery: str = "balance", x_train: Tensor | None = None,
+                means: Tensor | None = None) -> nn.Sequential:
+    """A copy of ``mlp`` without ``neurons`` of hidden ``layer`` (0-based), physically smaller.
+
+    Args:
+        mlp: an MLP as built by :func:`nbutils.ensemble.build_reference_mlp` (or a member of an
+            ensemble), not modified.
+        layer: the hidden layer, ``0..H-1``.
+        neurons: indices of the neurons to remove (distinct, fewer than the layer's width).
+        surgery: ``"remove"`` or ``"balance"`` (:data:`SURGERIES`).
+        x_train: training inputs ``(N, d)`` for the means of bias balancing.
+        means: the removed layer's mean outputs ``(n,)`` instead of ``x_train``.
+
+    Returns:
+        A new ``nn.Sequential`` in eval mode whose hidden ``layer`` has ``n - len(neurons)``
+        neurons (kept in their original order).
+
+    Raises:
+        ValueError: an unknown ``surgery``, a ``layer`` outside the network, bad ``neurons``,
+            or ``"balance"`` without ``x_train`` or ``means``.
+    """
+    checks.choice(surgery, SURGERIES, "surgery")
+    blocks = hidden_layers(mlp)
+    checks.index(layer, len(blocks), "layer", "0 = the first hidden layer")
+    block = blocks[layer]
+    n = mlp[block[0]].out_features
+    keep = _kept(n, neurons)
+    if surgery == "balance":
+        if means is None:
+            if x_train is None:
+                raise ValueError("surgery='balance' needs x_train (or means): bias balancing "
+                                 "adds w_jk * mean t_j over the training set")
+            means = layer_outputs(mlp, x_train, layer).mean(dim=0)
+        means = torch.as_tensor(means, dtype=mlp[block[0]].weight.dtype).reshape(-1)
+        if means.numel() != n:
+            raise ValueError(f"means must have one value per neuron of layer {layer} ({n}), "
+                             f"got {means.numel()}")
+    out = nn.Sequential(*[_copy(m) for m in mlp])
+    with torch.no_grad():
+        first = out[block[0]]
+        out[block[0]] = _linear(first.weight[keep], first.bias[keep])
+        for i in block[1:]:
+            if isinstance(out[i], nn.BatchNorm1d):
+                out[i] = _batch_norm(out[i], keep)
+        nxt_i = block[-1] + 1
+        nxt = out[nxt_i]
+        bias = nxt.bias.clone()
+        if surgery == "balance":
+            bias += nxt.weight[:, ~keep] @ means[~keep]
+        out[nxt_i] = _linear(nxt.weight[:, keep], bias)
+    return out.eval()
+
+
+def course_mask(mlp: nn.Sequential, layer: int, neurons: Sequence[int] | Tensor,
+                p_active: Tensor) -> nn.Sequential:
+    """The course replication's reading of bias balancing: the outputs of ``neurons`` are scaled
+    by their probability of being active, ``t_j -> p_j t_j`` (folded into the next layer's
+    weights). Nothing is removed and no bias changes; returned for comparison with
+    :func:`prune_layer`."""
+    blocks = hidden_layers(mlp)
+    checks.index(layer, len(blocks), "layer", "0 = the first hidden layer")
+    n = mlp[blocks[layer][0]].out_features
+    keep = _kept(n, neurons)
+    p_active = torch.as_tensor(p_active, dtype=mlp[blocks[layer][0]].weight.dtype).reshape(-1)
+    if p_active.numel() != n or (p_active < 0).any() or (p_active > 1).any():
+        raise ValueError(f"p_active must be {n} probabilities in [0, 1]")
+    out = nn.Sequential(*[_copy(m) for m in mlp])
+    with torch.no_grad():
+        nxt = out[blocks[layer][-1] + 1]
+        nxt.weight[:, ~keep] *= p_active[~keep]
+    return out.eval()
+
+
+def parameter_count(mlp: nn.Sequential) -> int:
+    """Number of parameters (weights, biases, batch-norm affine parameters)."""
+    return sum(p.numel() for p in mlp.parameters())
+
+
+def flops_per_sample(mlp: nn.Sequential) -> int:
+    """Multiply-adds of one forward pass of the ``Linear`` layers, times 2."""
+    return sum(2 * m.in_features * m.out_features for m in mlp if isinstance(m, nn.Linear))
+
+
+# ------------------------------------------------------------------------------ helpers
+def _copy(module: nn.Module) -> nn.Module:
+    import copy
+    return copy.deepcopy(module)
+
+
+def _linear(weight: Tensor, bias: Tensor) -> nn.Linear:
+    lin = nn.Linear(weight.shape[1], weight.shape[0], dtype=weight.dtype, device=weight.device)
+    lin.weight.copy_(weight)
+    lin.bias.copy_(bias)
+    return lin
+
+
+def _batch_norm(bn: nn.BatchNorm1d, keep: Tensor) -> nn.BatchNorm1d:
+    new = nn.BatchNorm1d(int(keep.sum()), eps=bn.eps, momentum=bn.momentum,
+                         dtype=bn.weight.dtype, device=bn.weight.device)
+    new.weight.copy_(bn.weight[keep])
+    new.bias.copy_(bn.bias[keep])
+    new.running_mean.copy_(bn.running_mean[keep])
+    new.running_var.copy_(bn.running_var[keep])
+    return new.eval()
