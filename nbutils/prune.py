@@ -152,6 +152,104 @@ def course_mask(mlp: nn.Sequential, layer: int, neurons: Sequence[int] | Tensor,
     return out.eval()
 
 
+def prune_network(mlp: nn.Sequential, removed: dict[int, Sequence[int] | Tensor],
+                  surgery: str = "balance", x_train: Tensor | None = None) -> nn.Sequential:
+    """Remove ``removed[layer]`` (indices of the original network) from several hidden layers,
+    first layer first; bias balancing uses the means of each layer on the network pruned so
+    far (the layers below it already smaller)."""
+    out = mlp
+    for layer in sorted(removed):
+        if len(removed[layer]):
+            out = prune_layer(out, layer, removed[layer], surgery, x_train=x_train)
+    return out.eval()
+
+
+def select_per_layer(scores: Sequence[Tensor], counts: Sequence[int]) -> dict[int, Tensor]:
+    """Layer by layer (claim P2): the ``counts[l]`` neurons of lowest score in each layer."""
+    if len(counts) != len(scores):
+        raise ValueError(f"counts must give one number per layer ({len(scores)}), got "
+                         f"{len(counts)}")
+    out = {}
+    for l, (s, k) in enumerate(zip(scores, counts)):
+        checks.non_negative_int(k, f"counts[{l}]")
+        if k >= s.numel():
+            raise ValueError(f"counts[{l}] = {k}: layer {l} has {s.numel()} neurons; at most "
+                             f"{s.numel() - 1} can go")
+        out[l] = torch.argsort(s, stable=True)[:k]
+    return out
+
+
+def select_network_wide(scores: Sequence[Tensor], k: int) -> dict[int, Tensor]:
+    """Network-wide (what claim P2 warns against): the ``k`` neurons of lowest score over all
+    hidden layers ranked together (ties: lower layer, then lower index, first)."""
+    checks.non_negative_int(k, "k")
+    flat = torch.cat([s.reshape(-1) for s in scores])
+    layer_of = torch.cat([torch.full((s.numel(),), l) for l, s in enumerate(scores)])
+    index_of = torch.cat([torch.arange(s.numel()) for s in scores])
+    if k > flat.numel():
+        raise ValueError(f"k = {k}: the network has {flat.numel()} hidden neurons")
+    chosen = torch.argsort(flat, stable=True)[:k]
+    out = {l: index_of[chosen][layer_of[chosen] == l] for l in range(len(scores))}
+    for l, idx in out.items():
+        if idx.numel() >= scores[l].numel():
+            raise ValueError(f"k = {k} would remove every neuron of layer {l}")
+    return out
+
+
+def finetune(mlp: nn.Sequential, x_train: Tensor, y_train: Tensor, epochs: int, seed: int, *,
+             lr: float = 1e-3, weight_decay: float = 1e-4,
+             batch_size: int = 32) -> tuple[nn.Sequential, float]:
+    """Fine-tune a (pruned) MLP with the note's optimizer: Adam, cross-entropy + L2, batches of
+    32, the sample order drawn from ``seed``. The retraining bias balancing is meant to replace.
+
+    Args:
+        mlp: the network, not modified.
+        x_train: training inputs ``(N, d)``.
+        y_train: integer labels ``(N,)``.
+        epochs: number of epochs (positive).
+        seed: seed of the sample order (positive).
+        lr: Adam's learning rate; default 1e-3 (the note's).
+        weight_decay: the L2 weight; default 1e-4 (the paper's).
+        batch_size: default 32.
+
+    Returns:
+        ``(model, seconds)``: the fine-tuned copy in eval mode and the wall time it took.
+    """
+    import copy
+    import time
+
+    checks.positive_int(epochs, "epochs")
+    checks.positive_int(seed, "seed")
+    model = copy.deepcopy(mlp).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)   # Dropout masks, if the network has Dropout
+        for _ in range(epochs):
+            order = torch.randperm(x_train.shape[0], generator=gen)
+            for i in range(0, order.numel(), batch_size):
+                idx = order[i:i + batch_size]
+                loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+    return model.eval(), time.perf_counter() - start
+
+
+def latency(mlp: nn.Sequential, batch_size: int, min_run_time: float = 0.5) -> float:
+    """Median seconds of one forward pass on ``batch_size`` inputs on the CPU, measured with
+    ``torch.utils.benchmark`` (which handles warm-up and threads)."""
+    from torch.utils import benchmark
+
+    checks.positive_int(batch_size, "batch_size")
+    x = torch.rand(batch_size, widths(mlp)[0], dtype=next(mlp.parameters()).dtype)
+    model = mlp.eval()
+    timer = benchmark.Timer(stmt="with torch.no_grad(): model(x)",
+                            globals={"model": model, "x": x, "torch": torch})
+    return float(timer.blocked_autorange(min_run_time=min_run_time).median)
+
+
 def parameter_count(mlp: nn.Sequential) -> int:
     """Number of parameters (weights, biases, batch-norm affine parameters)."""
     return sum(p.numel() for p in mlp.parameters())

@@ -98,3 +98,54 @@ def test_bad_input_names_the_parameter(nets, kwargs, match):
     args = dict(surgery="remove") | kwargs
     with pytest.raises(ValueError, match=match):
         prune.prune_layer(model.member(0), args.pop("layer"), args.pop("neurons"), **args)
+
+
+def test_layer_by_layer_and_network_wide_selection():
+    scores = [torch.tensor([0.5, 0.1, 0.9, 0.3]), torch.tensor([0.2, 0.05, 0.7])]
+    per_layer = prune.select_per_layer(scores, [2, 1])
+    assert per_layer[0].tolist() == [1, 3] and per_layer[1].tolist() == [1]
+    wide = prune.select_network_wide(scores, 3)        # 0.05 (l2), 0.1 (l1), 0.2 (l2)
+    assert wide[0].tolist() == [1] and sorted(wide[1].tolist()) == [0, 1]
+    with pytest.raises(ValueError, match="every neuron of layer 1"):
+        prune.select_network_wide(scores, 6)           # takes all three of layer 2
+    with pytest.raises(ValueError, match=r"counts\[0\]"):
+        prune.select_per_layer(scores, [4, 0])
+    with pytest.raises(ValueError, match="counts"):
+        prune.select_per_layer(scores, [1])
+    with pytest.raises(ValueError, match=r"\bk\b"):
+        prune.select_network_wide(scores, -1)
+
+
+def test_prune_network_first_layer_first(nets):
+    model, x_train, x_test = nets
+    mlp = model.member(0).double()
+    both = prune.prune_network(mlp, {1: [0, 1], 0: [5]}, "balance", x_train=x_train)
+    step = prune.prune_layer(prune.prune_layer(mlp, 0, [5], "balance", x_train=x_train), 1,
+                             [0, 1], "balance", x_train=x_train)
+    torch.testing.assert_close(both(x_test), step(x_test), rtol=0, atol=0)
+    assert prune.widths(both) == [784, 199, 198, 10]
+
+
+def test_finetune_is_deterministic_and_learns(nets):
+    model, x_train, _ = nets
+    y = (x_train[:, :392].sum(1) > x_train[:, 392:].sum(1)).long()
+    mlp = prune.prune_layer(model.member(0).double(), 0, range(100), "remove")
+    a, seconds = prune.finetune(mlp, x_train, y, epochs=2, seed=3)
+    b, _ = prune.finetune(mlp, x_train, y, epochs=2, seed=3)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    loss = nn.functional.cross_entropy
+    with torch.no_grad():
+        assert loss(a(x_train), y) < loss(mlp(x_train), y)
+    assert seconds > 0
+    with pytest.raises(ValueError, match="epochs"):
+        prune.finetune(mlp, x_train, y, epochs=0, seed=3)
+
+
+def test_latency_is_measured(nets):
+    model, _, _ = nets
+    mlp = model.member(0).float()
+    small = prune.prune_layer(mlp, 0, range(150), "remove")
+    assert 0 < prune.latency(small, 1, min_run_time=0.05) < 1.0
+    with pytest.raises(ValueError, match="batch_size"):
+        prune.latency(small, 0)
