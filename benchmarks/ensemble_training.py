@@ -5,7 +5,10 @@ each in a fresh child process (so that its peak memory is its own):
 
 - ensemble: ``nbutils.train.train_ensemble`` (stacked weights, batched matmul, fused RMSprop);
 - loop: for each seed an ordinary ``torch.nn.Sequential`` with a ``DataLoader`` (batch 32,
-  shuffled) and ``torch.optim.RMSprop``, the way one would write it without the ensemble.
+  shuffled) and ``torch.optim.RMSprop``, the way one would write it without the ensemble;
+- vmap: PyTorch's own model-ensembling recipe, ``torch.func.stack_module_state`` +
+  ``vmap(grad(loss))`` over ``functional_call``, each net on its own batch, the stacked
+  parameters updated by ``torch.optim.RMSprop`` with the same settings.
 
 It prints wall times, steps/s, peak memory, the ratio, and the model FLOP/s of the ensemble step
 next to the FLOP/s of a plain ``torch.bmm`` of the first layer's size on the same machine.
@@ -15,7 +18,8 @@ times each, and their medians are compared, so a machine whose speed drifts duri
 ``train_ensemble`` call (building 50 networks included); its step FLOP/s uses the time of the
 training loop alone (``TrainHistory.seconds``: the steps, their data and the epoch orders).
 Usage: ``python benchmarks/ensemble_training.py [--steps 300] [--nets 50] [--repeats 3]
-[--device auto]``.
+[--device auto] [--arch mnist|cifar10_funnel]`` (``--arch cifar10_funnel``: the Funnel CIFAR-10
+net 3072-1000-750-500-250-10 on random inputs of CIFAR-10's size; use fewer ``--nets``).
 """
 from __future__ import annotations
 
@@ -36,8 +40,14 @@ from nbutils.ensemble import build_reference_mlp, train_flops_per_sample  # noqa
 from nbutils.train import resolve_device, train_ensemble  # noqa: E402
 
 
-def _data(device):
+def _data(device, arch="mnist"):
     from nbutils.data import load_dataset
+    if arch != "mnist":
+        g = torch.Generator().manual_seed(0)
+        d = make_config(arch, "relu", "none").architecture.input_dim
+        return (torch.rand(40000, d, generator=g).to(device),
+                torch.randint(0, 10, (40000,), generator=g).to(device),
+                f"random inputs of {arch}'s size (the timing does not depend on the pixels)")
     try:
         d = load_dataset("mnist", device=device)
         return d.x_train, d.y_train, "MNIST (full training split)"
@@ -59,10 +69,10 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def ensemble_phase(nets, steps, repeats, device_name, out):
+def ensemble_phase(nets, steps, repeats, device_name, arch, out):
     device = resolve_device(device_name)
-    x, y, what = _data(device)
-    cfg = make_config("mnist", "relu", "none", epochs=100)
+    x, y, what = _data(device, arch)
+    cfg = make_config(arch, "relu", "none", epochs=100)
     seeds = list(range(1, nets + 1))
     train_ensemble(cfg, seeds, x, y, device=device, max_steps=10)  # warm-up: compile, caches
     walls, loops, bmms = [], [], []
@@ -79,10 +89,10 @@ def ensemble_phase(nets, steps, repeats, device_name, out):
              "peak_mb": _peak_mb(device), "data": what})
 
 
-def loop_phase(nets, steps, device_name, out):
+def loop_phase(nets, steps, device_name, arch, out):
     device = resolve_device(device_name)
-    x, y, _ = _data(device)
-    cfg = make_config("mnist", "relu", "none", epochs=100)
+    x, y, _ = _data(device, arch)
+    cfg = make_config(arch, "relu", "none", epochs=100)
     ds = torch.utils.data.TensorDataset(x, y)
     _sync(device)
     t = time.perf_counter()
@@ -98,6 +108,42 @@ def loop_phase(nets, steps, device_name, out):
             opt.zero_grad()
             loss.backward()
             opt.step()
+    _sync(device)
+    out.put({"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(device)})
+
+
+def vmap_phase(nets, steps, device_name, arch, out):
+    """PyTorch's ensembling recipe (torch.func), same networks, optimizer and batch size."""
+    import copy
+
+    from torch.func import functional_call, grad, stack_module_state, vmap
+
+    device = resolve_device(device_name)
+    x, y, _ = _data(device, arch)
+    cfg = make_config(arch, "relu", "none", epochs=100)
+    seeds = list(range(1, nets + 1))
+    models = [build_reference_mlp(cfg.architecture.widths, "relu", s).to(device).train()
+              for s in seeds]
+    params, buffers = stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")
+
+    def loss(p, b, xb, yb):
+        return torch.nn.functional.cross_entropy(functional_call(base, (p, b), (xb,)), yb)
+
+    grads_of = vmap(grad(loss))
+    opt = torch.optim.RMSprop(list(params.values()), lr=cfg.lr, momentum=cfg.momentum)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    n = x.shape[0]
+    order = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
+    _sync(device)
+    t = time.perf_counter()
+    for step in range(steps):
+        start = (step * 32) % (n - 32)
+        idx = order[:, start:start + 32]
+        grads = grads_of(params, buffers, x[idx], y[idx])
+        for name, p in params.items():
+            p.grad = grads[name]
+        opt.step()
     _sync(device)
     out.put({"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(device)})
 
@@ -132,23 +178,29 @@ def main():
     ap.add_argument("--nets", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--arch", default="mnist", choices=["mnist", "cifar10_funnel"])
     args = ap.parse_args()
     for name in ("steps", "nets", "repeats"):
         if getattr(args, name) <= 0:
             ap.error(f"--{name} must be a positive integer")
     device = resolve_device(args.device)
     print(f"device: {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    ens = run_child(ensemble_phase, args.nets, args.steps, args.repeats, args.device)
-    loop = run_child(loop_phase, args.nets, args.steps, args.device)
+    ens = run_child(ensemble_phase, args.nets, args.steps, args.repeats, args.device, args.arch)
+    loop = run_child(loop_phase, args.nets, args.steps, args.device, args.arch)
+    vm = run_child(vmap_phase, args.nets, args.steps, args.device, args.arch)
+    widths = make_config(args.arch, "relu", "none").architecture.widths
+    print(f"network: {args.arch} {'-'.join(map(str, widths))}")
     print(f"data: {ens['data']}; {args.nets} nets x {args.steps} steps at batch 32")
     print("ensemble wall times of the repeats: "
           + ", ".join(f"{t:.2f} s" for t in ens["all_seconds"]) + " (median below)")
-    for name, r in (("ensemble", ens), ("per-network loop", loop)):
+    for name, r in (("ensemble", ens), ("per-network loop", loop), ("torch.func vmap", vm)):
         print(f"{name:>17}: {r['seconds']:8.2f} s  {args.steps / r['seconds']:8.1f} steps/s "
               f"(of all {args.nets} nets)  peak memory {r['peak_mb']:8.0f} MB")
     ratio = loop["seconds"] / ens["seconds"]
     print(f"ratio (loop / ensemble): {ratio:.1f}x")
-    widths = make_config("mnist", "relu", "none").architecture.widths
+    print(f"ratio (vmap / ensemble): {vm['seconds'] / ens['seconds']:.1f}x "
+          f"(vmap step {1000 * vm['seconds'] / args.steps:.1f} ms, ensemble step "
+          f"{1000 * ens['loop_seconds'] / args.steps:.1f} ms)")
     step_flops = args.nets * 32 * train_flops_per_sample(widths)
     step_rate = step_flops * args.steps / ens["loop_seconds"]
     wall_rate = step_flops * args.steps / ens["seconds"]
