@@ -77,7 +77,7 @@ def ensemble_phase(nets, steps, repeats, device_name, arch, out):
     train_ensemble(cfg, seeds, x, y, device=device, max_steps=10)  # warm-up: compile, caches
     walls, loops, bmms = [], [], []
     for _ in range(repeats):
-        bmms.append(bmm_flops(nets, device))
+        bmms.append(bmm_flops(nets, device, *cfg.architecture.widths[:2]))
         _sync(device)
         t = time.perf_counter()
         _, history = train_ensemble(cfg, seeds, x, y, device=device, max_steps=steps)
@@ -148,10 +148,10 @@ def vmap_phase(nets, steps, device_name, arch, out):
     out.put({"seconds": time.perf_counter() - t, "peak_mb": _peak_mb(device)})
 
 
-def bmm_flops(nets, device) -> float:
+def bmm_flops(nets, device, d=784, n1=100) -> float:
     """FLOP/s of a plain torch.bmm the size of the first layer's forward product."""
-    a = torch.rand(nets, 32, 784, device=device)
-    b = torch.rand(nets, 784, 100, device=device)
+    a = torch.rand(nets, 32, d, device=device)
+    b = torch.rand(nets, d, n1, device=device)
     for _ in range(5):
         torch.bmm(a, b)
     _sync(device)
@@ -159,7 +159,7 @@ def bmm_flops(nets, device) -> float:
     for _ in range(reps):
         torch.bmm(a, b)
     _sync(device)
-    return 2 * nets * 32 * 784 * 100 * reps / (time.perf_counter() - t)
+    return 2 * nets * 32 * d * n1 * reps / (time.perf_counter() - t)
 
 
 def run_child(target, *args):
@@ -208,7 +208,8 @@ def main():
     print(f"ensemble step: {1000 * ens['loop_seconds'] / args.steps:.1f} ms, "
           f"{step_rate / 1e9:.1f} GFLOP/s (model FLOPs: 4 per weight and sample in layer 1, "
           f"6 elsewhere; {wall_rate / 1e9:.1f} GFLOP/s over the whole call)")
-    print(f"plain bmm (nets,32,784)x(nets,784,100): {bmm_rate / 1e9:.1f} GFLOP/s (repeats: "
+    print(f"plain bmm (nets,32,{widths[0]})x(nets,{widths[0]},{widths[1]}): "
+          f"{bmm_rate / 1e9:.1f} GFLOP/s (repeats: "
           + ", ".join(f"{r / 1e9:.1f}" for r in ens["all_bmm"]) + ")")
     print(f"step/bmm = {100 * step_rate / bmm_rate:.0f} % "
           f"(whole call/bmm = {100 * wall_rate / bmm_rate:.0f} %)")
