@@ -108,6 +108,36 @@ def mean_outputs(model: EnsembleMLP, x_train: Tensor, chunk: int = 4096) -> list
     return [s / x_train.shape[0] for s in sums]
 
 
+# ------------------------------------------------------------------------------- k grids
+def k_grid(width: int, dense: int = 50, step: int = 10) -> list[int]:
+    """The numbers of ablated neurons at which a wide layer's curve is evaluated: every ``k``
+    up to ``dense`` and in the last ``dense`` (where cumulative-ablation curves bend), every
+    ``step``-th in between, and ``width`` itself. Exact at every grid point (the incremental
+    engine walks the ordering neuron by neuron; the grid only says where accuracy is read).
+    A layer no wider than ``2 * dense`` gets every ``k``."""
+    width = checks.positive_int(width, "width")
+    dense = checks.positive_int(dense, "dense")
+    step = checks.positive_int(step, "step")
+    if width <= 2 * dense:
+        return list(range(width + 1))
+    middle = range(dense + step - dense % step, width - dense, step)
+    return sorted({*range(dense + 1), *middle, *range(width - dense, width + 1)})
+
+
+def check_k_grid(ks: Sequence[int], width: int, name: str = "ks") -> list[int]:
+    """A grid a chapter asks for: integers, strictly increasing, within ``0..width``."""
+    try:
+        ks = [operator.index(k) for k in ks]
+    except TypeError:
+        raise ValueError(f"{name} must be a list of integers, got {ks!r}") from None
+    if not ks or ks[0] < 0 or ks[-1] > width:
+        raise ValueError(f"{name} must lie within 0..{width} (the layer's width), got "
+                         f"{ks[:3]}...{ks[-3:]}")
+    if any(b <= a for a, b in zip(ks, ks[1:])):
+        raise ValueError(f"{name} must be strictly increasing")
+    return ks
+
+
 # --------------------------------------------------------------------------- public curves
 def ablation_curve(model: EnsembleMLP, x_test: Tensor, y_test: Tensor, layer: int,
                    order: Tensor, values: Values = "zero", ks: Sequence[int] | None = None,

@@ -314,3 +314,18 @@ def test_bad_inputs_raise(case, small_ensemble):
     call, pattern = _bad_calls(small_ensemble)[case]
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def test_k_grid_is_dense_where_curves_bend():
+    from nbutils.ablation import check_k_grid, k_grid
+    assert k_grid(100) == list(range(101))
+    g = k_grid(1000, dense=50, step=10)
+    assert g[:51] == list(range(51)) and g[-51:] == list(range(950, 1001))
+    assert g[51:54] == [60, 70, 80] and all(b > a for a, b in zip(g, g[1:]))
+    assert check_k_grid(g, 1000) == g
+    with pytest.raises(ValueError, match="within 0..1000"):
+        check_k_grid([0, 10, 1001], 1000)
+    with pytest.raises(ValueError, match="increasing"):
+        check_k_grid([0, 20, 10], 1000)
+    with pytest.raises(ValueError, match="width"):
+        k_grid(0)
