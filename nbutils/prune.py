@@ -28,6 +28,11 @@ from torch import Tensor, nn
 from . import checks
 
 SURGERIES: tuple[str, ...] = ("remove", "balance")
+# Pruning orderings (claim P2, P4): the paper's measures (one bit, on the validation set D),
+# random, and He et al.'s two criteria: entropy of the activation (HE_BINS uniform bins) and the
+# norm of the outgoing weights. Every score ranks "prune first" = lowest.
+PRUNING_ORDERINGS: tuple[str, ...] = ("entropy", "mi", "kl", "random", "he-entropy", "he-weight")
+HE_BINS = 10
 
 
 def hidden_layers(mlp: nn.Sequential) -> list[list[int]]:
@@ -248,6 +253,76 @@ def latency(mlp: nn.Sequential, batch_size: int, min_run_time: float = 0.5) -> f
     timer = benchmark.Timer(stmt="with torch.no_grad(): model(x)",
                             globals={"model": model, "x": x, "torch": torch})
     return float(timer.blocked_autorange(min_run_time=min_run_time).median)
+
+
+def pruning_scores(mlp: nn.Sequential, x_val: Tensor, y_val: Tensor, activation: str,
+                   seed: int) -> list[dict[str, Tensor]]:
+    """Per hidden layer, a score ``(n,)`` for every ordering of :data:`PRUNING_ORDERINGS`
+    (the lowest is pruned first).
+
+    Args:
+        mlp: the network.
+        x_val: validation inputs (the set D of the measures).
+        y_val: validation labels.
+        activation: ``"relu"`` or ``"sigmoid"`` (the one-bit threshold).
+        seed: seed of the ``random`` ordering (a permutation, as scores).
+
+    Returns:
+        One dict per hidden layer, ordering name -> float64 scores ``(n,)``.
+    """
+    from .measures import neuron_measures
+
+    checks.positive_int(seed, "seed")
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for layer in range(len(hidden_layers(mlp))):
+        t = layer_outputs(mlp, x_val, layer).unsqueeze(0)           # (1, N, n)
+        one_bit = neuron_measures(t, y_val, activation)
+        binned = neuron_measures(t, y_val, activation, scheme="uniform", n_bins=HE_BINS)
+        n = t.shape[2]
+        out.append({"entropy": one_bit["entropy"][0], "mi": one_bit["mi"][0],
+                    "kl": one_bit["kl"][0],
+                    "random": torch.randperm(n, generator=gen).to(torch.float64),
+                    "he-entropy": binned["entropy"][0],
+                    "he-weight": outgoing_weight_norm(mlp, layer).to(torch.float64)})
+    return out
+
+
+def accuracy(mlp: nn.Sequential, x: Tensor, y: Tensor, chunk: int = 8192) -> float:
+    """Test accuracy (fraction) of an MLP."""
+    mlp = mlp.eval()
+    with torch.no_grad():
+        correct = sum(int((mlp(x[i:i + chunk]).argmax(1) == y[i:i + chunk]).sum())
+                      for i in range(0, x.shape[0], chunk))
+    return correct / x.shape[0]
+
+
+def pruning_curve(mlp: nn.Sequential, layer: int, score: Tensor, counts: Sequence[int],
+                  surgery: str, x_train: Tensor, x_test: Tensor, y_test: Tensor) -> list[float]:
+    """Test accuracy after removing the ``k`` lowest-scored neurons of ``layer``, for each
+    ``k`` of ``counts``, each time from the intact network (physically smaller networks).
+
+    Args:
+        mlp: the intact network.
+        layer: the hidden layer (0-based).
+        score: ``(n,)``, lowest pruned first (ties: lower index first).
+        counts: numbers of neurons to remove, each in ``0..n-1``.
+        surgery: ``"remove"`` or ``"balance"``.
+        x_train: training inputs for the means of bias balancing.
+        x_test: test inputs ``(N, d)``.
+        y_test: test labels ``(N,)``.
+
+    Returns:
+        One accuracy (fraction) per entry of ``counts``.
+    """
+    order = torch.argsort(torch.as_tensor(score), stable=True)
+    means = layer_outputs(mlp, x_train, layer).mean(dim=0) if surgery == "balance" else None
+    accs = []
+    for k in counts:
+        checks.non_negative_int(k, "counts")
+        small = prune_layer(mlp, layer, order[:k], surgery, means=means) if k else mlp
+        accs.append(accuracy(small, x_test, y_test))
+    return accs
 
 
 def parameter_count(mlp: nn.Sequential) -> int:

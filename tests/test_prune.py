@@ -149,3 +149,23 @@ def test_latency_is_measured(nets):
     assert 0 < prune.latency(small, 1, min_run_time=0.05) < 1.0
     with pytest.raises(ValueError, match="batch_size"):
         prune.latency(small, 0)
+
+
+def test_pruning_scores_and_curve(nets):
+    model, x_train, x_test = nets
+    mlp = model.member(0).double()
+    y = torch.arange(x_test.shape[0]) % 10
+    scores = prune.pruning_scores(mlp, x_test, y, "sigmoid", seed=4)
+    assert len(scores) == 2 and set(scores[0]) == set(prune.PRUNING_ORDERINGS)
+    assert all(s.shape == (200,) for layer in scores for s in layer.values())
+    assert sorted(scores[1]["random"].long().tolist()) == list(range(200))
+    torch.testing.assert_close(scores[0]["he-weight"],
+                               prune.outgoing_weight_norm(mlp, 0).double())
+    accs = prune.pruning_curve(mlp, 1, scores[1]["mi"], [0, 10, 50], "balance", x_train,
+                               x_test, y)
+    assert accs[0] == prune.accuracy(mlp, x_test, y) and len(accs) == 3
+    order = torch.argsort(scores[1]["mi"], stable=True)
+    small = prune.prune_layer(mlp, 1, order[:50], "balance", x_train=x_train)
+    assert accs[2] == prune.accuracy(small, x_test, y)
+    with pytest.raises(ValueError, match="counts"):
+        prune.pruning_curve(mlp, 1, scores[1]["mi"], [-1], "remove", x_train, x_test, y)
