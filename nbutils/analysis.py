@@ -144,3 +144,44 @@ def whole_network_curves(ens: TrainedEnsemble, value: str = "zero"
     path = ens.result_path("whole", value=value, orderings=names)
     arrays, _ = cache.memoize_arrays(path, compute)
     return ({n: arrays[n] for n in names}, {n: arrays[f"layer_of_{n}"] for n in names})
+
+
+def pruning_curves(ens: TrainedEnsemble, layer: int, counts: list[int],
+                   surgeries: tuple[str, ...] = ("remove", "balance")) -> dict[str, np.ndarray]:
+    """Pruning of hidden ``layer`` (the technical note, claims P2-P4): test accuracy ``(M,
+    len(counts))`` of the physically smaller networks after removing the ``k`` lowest-scored
+    neurons, for every ordering of :data:`nbutils.prune.PRUNING_ORDERINGS` and surgery; keys
+    ``"<ordering>/<surgery>"``. Scores on the validation set D, means for bias balancing on the
+    training set; member ``m``'s random ordering is drawn from its seed."""
+    from . import prune
+
+    n_hidden = len(ens.config.architecture.hidden)
+    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
+    width = ens.config.architecture.hidden[layer]
+    counts = [checks.non_negative_int(k, "counts") for k in counts]
+    if any(k >= width for k in counts):
+        raise ValueError(f"counts must be below the width of layer {layer} ({width}), got "
+                         f"{max(counts)}")
+    for s in surgeries:
+        checks.choice(s, prune.SURGERIES, "surgeries")
+
+    def compute():
+        d = ens.data
+        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
+                                 d.y_val.cpu())
+        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
+        out = {f"{o}/{s}": np.zeros((len(ens.seeds), len(counts)))
+               for o in prune.PRUNING_ORDERINGS for s in surgeries}
+        for m, seed in enumerate(ens.seeds):
+            mlp = ens.model.member(m).double()
+            scores = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation, seed)[layer]
+            for o in prune.PRUNING_ORDERINGS:
+                for s in surgeries:
+                    out[f"{o}/{s}"][m] = prune.pruning_curve(mlp, layer, scores[o], counts, s,
+                                                             x_train, x_test, y_test)
+        return out, {"layer": layer, "counts": counts}
+
+    path = ens.result_path("prune", layer=layer, counts=counts, surgeries=list(surgeries),
+                           orderings=list(prune.PRUNING_ORDERINGS))
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return arrays

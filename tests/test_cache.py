@@ -190,6 +190,36 @@ def test_random_draws_are_kept_with_their_mean(cache_dir):
     assert len(list((cache.results_dir() / exp.name).glob("layer-*.npz"))) == 1
 
 
+def test_pruning_curves_are_memoized_and_bias_balancing_matches_mean_ablation(cache_dir,
+                                                                              monkeypatch):
+    """Pruning curves of the tiny ensemble: k = 0 is the intact accuracy; bias balancing of
+    the k lowest-MI neurons equals the engine's ablation to the training-set mean in accuracy;
+    a second call reads the cache (no weights needed)."""
+    from nbutils import prune
+
+    exp = tiny()
+    curves = analysis.pruning_curves(exp, 1, [0, 5, 20])
+    assert set(curves) == {f"{o}/{s}" for o in prune.PRUNING_ORDERINGS
+                           for s in ("remove", "balance")}
+    intact = exp.summary().test_acc
+    np.testing.assert_allclose(curves["mi/balance"][:, 0], intact, atol=1e-6)
+    d = exp.data
+    mlp = exp.model.member(0).double()
+    scores = prune.pruning_scores(mlp, d.x_val.double(), d.y_val, "relu", exp.seeds[0])[1]
+    order = torch.argsort(scores["mi"], stable=True)
+    engine = ablation.ablation_curve(exp.model, d.x_test, d.y_test, 1,
+                                     order.unsqueeze(0).expand(len(exp.seeds), -1), "mean",
+                                     ks=[20], x_train=d.x_train)
+    assert curves["mi/balance"][0, 2] == pytest.approx(float(engine[0, 0]), abs=1e-12)
+    exp.weights_path.unlink()
+    forbid_training(monkeypatch)
+    again = analysis.pruning_curves(tiny(), 1, [0, 5, 20])
+    for key, c in again.items():
+        np.testing.assert_array_equal(c, curves[key])
+    with pytest.raises(ValueError, match="counts"):
+        analysis.pruning_curves(tiny(), 1, [100])
+
+
 def test_corrupt_result_is_recomputed_identically(cache_dir):
     exp = tiny()
     curves = analysis.layer_curves(exp, 0)
