@@ -159,8 +159,8 @@ def pruning_curves(ens: TrainedEnsemble, layer: int, counts: list[int],
     checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
     width = ens.config.architecture.hidden[layer]
     counts = [checks.non_negative_int(k, "counts") for k in counts]
-    if any(k >= width for k in counts):
-        raise ValueError(f"counts must be below the width of layer {layer} ({width}), got "
+    if any(k > width for k in counts):
+        raise ValueError(f"counts must lie within 0..{width} (the width of layer {layer}), got "
                          f"{max(counts)}")
     for s in surgeries:
         checks.choice(s, prune.SURGERIES, "surgeries")
@@ -182,6 +182,43 @@ def pruning_curves(ens: TrainedEnsemble, layer: int, counts: list[int],
         return out, {"layer": layer, "counts": counts}
 
     path = ens.result_path("prune", layer=layer, counts=counts, surgeries=list(surgeries),
+                           orderings=list(prune.PRUNING_ORDERINGS))
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return arrays
+
+
+def network_wide_pruning_curves(ens: TrainedEnsemble, counts: list[int],
+                                surgery: str = "balance") -> dict[str, np.ndarray]:
+    """Network-wide pruning (what claim P2 warns against): the ``k`` lowest-scored hidden
+    neurons of all layers ranked together are removed, for every ordering of
+    :data:`nbutils.prune.PRUNING_ORDERINGS`; test accuracy ``(M, len(counts))``. A layer that
+    loses every neuron leaves a network with a constant output."""
+    from . import prune
+
+    total = sum(ens.config.architecture.hidden)
+    counts = [checks.non_negative_int(k, "counts") for k in counts]
+    if any(k > total for k in counts):
+        raise ValueError(f"counts must lie within 0..{total} (the hidden neurons), got "
+                         f"{max(counts)}")
+    checks.choice(surgery, prune.SURGERIES, "surgery")
+
+    def compute():
+        d = ens.data
+        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
+                                 d.y_val.cpu())
+        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
+        out = {o: np.zeros((len(ens.seeds), len(counts))) for o in prune.PRUNING_ORDERINGS}
+        for m, seed in enumerate(ens.seeds):
+            mlp = ens.model.member(m).double()
+            scores = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation, seed)
+            for o in prune.PRUNING_ORDERINGS:
+                for i, k in enumerate(counts):
+                    removed = prune.select_network_wide([s[o] for s in scores], k)
+                    small = prune.prune_network(mlp, removed, surgery, x_train=x_train)
+                    out[o][m, i] = prune.accuracy(small, x_test, y_test)
+        return out, {"counts": counts, "surgery": surgery}
+
+    path = ens.result_path("prune-wide", counts=counts, surgery=surgery,
                            orderings=list(prune.PRUNING_ORDERINGS))
     arrays, _ = cache.memoize_arrays(path, compute)
     return arrays

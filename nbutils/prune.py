@@ -76,8 +76,6 @@ def _kept(n: int, neurons: Sequence[int] | Tensor, name: str = "neurons") -> Ten
         raise ValueError(f"{name} must be neuron indices in 0..{n - 1}, got {idx.tolist()}")
     if idx.unique().numel() != idx.numel():
         raise ValueError(f"{name} has repeated indices: {idx.tolist()}")
-    if idx.numel() >= n:
-        raise ValueError(f"{name}: cannot remove all {n} neurons of a layer (at most {n - 1})")
     keep = torch.ones(n, dtype=torch.bool)
     keep[idx] = False
     return keep
@@ -92,7 +90,8 @@ def prune_layer(mlp: nn.Sequential, layer: int, neurons: Sequence[int] | Tensor,
         mlp: an MLP as built by :func:`nbutils.ensemble.build_reference_mlp` (or a member of an
             ensemble), not modified.
         layer: the hidden layer, ``0..H-1``.
-        neurons: indices of the neurons to remove (distinct, fewer than the layer's width).
+        neurons: indices of the neurons to remove (distinct; all of them leaves a layer of
+            width 0, and the network then outputs a constant).
         surgery: ``"remove"`` or ``"balance"`` (:data:`SURGERIES`).
         x_train: training inputs ``(N, d)`` for the means of bias balancing.
         means: the removed layer's mean outputs ``(n,)`` instead of ``x_train``.
@@ -177,9 +176,8 @@ def select_per_layer(scores: Sequence[Tensor], counts: Sequence[int]) -> dict[in
     out = {}
     for l, (s, k) in enumerate(zip(scores, counts)):
         checks.non_negative_int(k, f"counts[{l}]")
-        if k >= s.numel():
-            raise ValueError(f"counts[{l}] = {k}: layer {l} has {s.numel()} neurons; at most "
-                             f"{s.numel() - 1} can go")
+        if k > s.numel():
+            raise ValueError(f"counts[{l}] = {k}: layer {l} has only {s.numel()} neurons")
         out[l] = torch.argsort(s, stable=True)[:k]
     return out
 
@@ -194,11 +192,7 @@ def select_network_wide(scores: Sequence[Tensor], k: int) -> dict[int, Tensor]:
     if k > flat.numel():
         raise ValueError(f"k = {k}: the network has {flat.numel()} hidden neurons")
     chosen = torch.argsort(flat, stable=True)[:k]
-    out = {l: index_of[chosen][layer_of[chosen] == l] for l in range(len(scores))}
-    for l, idx in out.items():
-        if idx.numel() >= scores[l].numel():
-            raise ValueError(f"k = {k} would remove every neuron of layer {l}")
-    return out
+    return {l: index_of[chosen][layer_of[chosen] == l] for l in range(len(scores))}
 
 
 def finetune(mlp: nn.Sequential, x_train: Tensor, y_train: Tensor, epochs: int, seed: int, *,
@@ -306,7 +300,7 @@ def pruning_curve(mlp: nn.Sequential, layer: int, score: Tensor, counts: Sequenc
         mlp: the intact network.
         layer: the hidden layer (0-based).
         score: ``(n,)``, lowest pruned first (ties: lower index first).
-        counts: numbers of neurons to remove, each in ``0..n-1``.
+        counts: numbers of neurons to remove, each in ``0..n``.
         surgery: ``"remove"`` or ``"balance"``.
         x_train: training inputs for the means of bias balancing.
         x_test: test inputs ``(N, d)``.
@@ -342,7 +336,8 @@ def _copy(module: nn.Module) -> nn.Module:
 
 
 def _linear(weight: Tensor, bias: Tensor) -> nn.Linear:
-    lin = nn.Linear(weight.shape[1], weight.shape[0], dtype=weight.dtype, device=weight.device)
+    lin = nn.utils.skip_init(nn.Linear, weight.shape[1], weight.shape[0], dtype=weight.dtype,
+                             device=weight.device)   # no random init: overwritten just below
     lin.weight.copy_(weight)
     lin.bias.copy_(bias)
     return lin

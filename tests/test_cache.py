@@ -211,13 +211,18 @@ def test_pruning_curves_are_memoized_and_bias_balancing_matches_mean_ablation(ca
                                      order.unsqueeze(0).expand(len(exp.seeds), -1), "mean",
                                      ks=[20], x_train=d.x_train)
     assert curves["mi/balance"][0, 2] == pytest.approx(float(engine[0, 0]), abs=1e-12)
+    wide_first = analysis.network_wide_pruning_curves(exp, [0, 150])
     exp.weights_path.unlink()
     forbid_training(monkeypatch)
     again = analysis.pruning_curves(tiny(), 1, [0, 5, 20])
     for key, c in again.items():
         np.testing.assert_array_equal(c, curves[key])
     with pytest.raises(ValueError, match="counts"):
-        analysis.pruning_curves(tiny(), 1, [100])
+        analysis.pruning_curves(tiny(), 1, [101])
+    wide = analysis.network_wide_pruning_curves(tiny(), [0, 150])   # from the cache
+    np.testing.assert_array_equal(wide["mi"], wide_first["mi"])
+    np.testing.assert_allclose(wide["mi"][:, 0], curves["mi/balance"][:, 0])
+    assert set(wide) == set(prune.PRUNING_ORDERINGS)
 
 
 def test_corrupt_result_is_recomputed_identically(cache_dir):

@@ -89,7 +89,7 @@ def test_outgoing_weight_norm_by_hand(nets):
     (dict(layer=0, neurons=[200]), "neurons"),
     (dict(layer=0, neurons=[-1]), "neurons"),
     (dict(layer=0, neurons=[4, 4]), "neurons"),
-    (dict(layer=0, neurons=list(range(200))), "neurons"),
+    (dict(layer=0, neurons=list(range(201))), "neurons"),
     (dict(layer=0, neurons=[1], surgery="retrain"), "surgery"),
     (dict(layer=0, neurons=[1], surgery="balance"), "x_train"),
 ])
@@ -106,10 +106,9 @@ def test_layer_by_layer_and_network_wide_selection():
     assert per_layer[0].tolist() == [1, 3] and per_layer[1].tolist() == [1]
     wide = prune.select_network_wide(scores, 3)        # 0.05 (l2), 0.1 (l1), 0.2 (l2)
     assert wide[0].tolist() == [1] and sorted(wide[1].tolist()) == [0, 1]
-    with pytest.raises(ValueError, match="every neuron of layer 1"):
-        prune.select_network_wide(scores, 6)           # takes all three of layer 2
+    assert prune.select_network_wide(scores, 6)[1].numel() == 3   # a whole layer may go
     with pytest.raises(ValueError, match=r"counts\[0\]"):
-        prune.select_per_layer(scores, [4, 0])
+        prune.select_per_layer(scores, [5, 0])
     with pytest.raises(ValueError, match="counts"):
         prune.select_per_layer(scores, [1])
     with pytest.raises(ValueError, match=r"\bk\b"):
@@ -169,3 +168,12 @@ def test_pruning_scores_and_curve(nets):
     assert accs[2] == prune.accuracy(small, x_test, y)
     with pytest.raises(ValueError, match="counts"):
         prune.pruning_curve(mlp, 1, scores[1]["mi"], [-1], "remove", x_train, x_test, y)
+
+
+def test_a_layer_pruned_entirely_leaves_a_constant_network(nets):
+    model, x_train, x_test = nets
+    mlp = model.member(0).double()
+    empty = prune.prune_layer(mlp, 1, range(200), "balance", x_train=x_train)
+    assert prune.widths(empty) == [784, 200, 0, 10]
+    out = empty(x_test)
+    torch.testing.assert_close(out, out[:1].expand_as(out))   # the same logits for every input
