@@ -336,8 +336,12 @@ def _copy(module: nn.Module) -> nn.Module:
 
 
 def _linear(weight: Tensor, bias: Tensor) -> nn.Linear:
-    lin = nn.utils.skip_init(nn.Linear, weight.shape[1], weight.shape[0], dtype=weight.dtype,
-                             device=weight.device)   # no random init: overwritten just below
+    import warnings
+
+    with warnings.catch_warnings():   # a layer of width 0 (pruned entirely) has empty weights
+        warnings.filterwarnings("ignore", "Initializing zero-element tensors is a no-op")
+        lin = nn.utils.skip_init(nn.Linear, weight.shape[1], weight.shape[0],
+                                 dtype=weight.dtype, device=weight.device)
     lin.weight.copy_(weight)
     lin.bias.copy_(bias)
     return lin
