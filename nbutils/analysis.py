@@ -222,3 +222,142 @@ def network_wide_pruning_curves(ens: TrainedEnsemble, counts: list[int],
                            orderings=list(prune.PRUNING_ORDERINGS))
     arrays, _ = cache.memoize_arrays(path, compute)
     return arrays
+
+
+def finetuned_pruning(ens: TrainedEnsemble, layer: int, ordering: str, counts: list[int],
+                      epochs: int) -> dict[str, np.ndarray]:
+    """Pruning followed by fine-tuning (claim P3: the retraining bias balancing is meant to
+    replace). For every member, every ``k`` of ``counts`` and both surgeries of
+    :data:`nbutils.prune.SURGERIES`, the ``k`` lowest-``ordering`` neurons of hidden ``layer``
+    are removed, the smaller network is fine-tuned for ``epochs`` epochs
+    (:func:`nbutils.prune.finetune`, the note's optimizer, sample order from the member's seed)
+    and tested. Returns arrays ``(M, len(counts))``: ``"<surgery>/before"``,
+    ``"<surgery>/after"`` (test accuracy, fractions) and ``"<surgery>/seconds"`` (wall time of
+    the fine-tuning; it depends on the machine, the accuracies do not)."""
+    from . import prune
+
+    n_hidden = len(ens.config.architecture.hidden)
+    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
+    checks.choice(ordering, prune.PRUNING_ORDERINGS, "ordering")
+    width = ens.config.architecture.hidden[layer]
+    counts = [checks.non_negative_int(k, "counts") for k in counts]
+    if any(k > width for k in counts):
+        raise ValueError(f"counts must lie within 0..{width} (the width of layer {layer}), got "
+                         f"{max(counts)}")
+    checks.positive_int(epochs, "epochs")
+
+    def compute():
+        d = ens.data
+        x_train, y_train = d.x_train.cpu(), d.y_train.cpu()
+        x_val, y_val = d.x_val.cpu().double(), d.y_val.cpu()
+        x_test, y_test = d.x_test.cpu(), d.y_test.cpu()
+        shape = (len(ens.seeds), len(counts))
+        out = {f"{s}/{what}": np.zeros(shape) for s in prune.SURGERIES
+               for what in ("before", "after", "seconds")}
+        for m, seed in enumerate(ens.seeds):
+            mlp = ens.model.member(m).double()
+            score = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation,
+                                         seed)[layer][ordering]
+            order = torch.argsort(score, stable=True)
+            for s in prune.SURGERIES:
+                for i, k in enumerate(counts):
+                    small = prune.prune_layer(mlp, layer, order[:k], s,
+                                              x_train=x_train.double()).float()
+                    out[f"{s}/before"][m, i] = prune.accuracy(small, x_test, y_test)
+                    tuned, seconds = prune.finetune(
+                        small, x_train, y_train, epochs,
+                        derive_seed(seed, f"finetune:{layer}:{k}:{s}") or 1,
+                        lr=ens.config.lr, weight_decay=ens.config.weight_decay,
+                        batch_size=ens.config.batch_size)
+                    out[f"{s}/after"][m, i] = prune.accuracy(tuned, x_test, y_test)
+                    out[f"{s}/seconds"][m, i] = seconds
+        return out, {"layer": layer, "ordering": ordering, "counts": counts, "epochs": epochs}
+
+    path = ens.result_path("prune-finetune", layer=layer, ordering=ordering, counts=counts,
+                           epochs=epochs)
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return arrays
+
+
+def course_mask_curves(ens: TrainedEnsemble, layer: int, ordering: str,
+                       counts: list[int]) -> np.ndarray:
+    """The course replication's reading of bias balancing (:func:`nbutils.prune.course_mask`:
+    the ``k`` lowest-``ordering`` neurons of ``layer`` kept but scaled by their probability of
+    being active on the training set): test accuracy ``(M, len(counts))``, to set beside the
+    note's additive surgery (:func:`pruning_curves`, ``"<ordering>/balance"``)."""
+    from . import prune
+
+    n_hidden = len(ens.config.architecture.hidden)
+    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
+    checks.choice(ordering, prune.PRUNING_ORDERINGS, "ordering")
+    width = ens.config.architecture.hidden[layer]
+    counts = [checks.non_negative_int(k, "counts") for k in counts]
+    if any(k > width for k in counts):
+        raise ValueError(f"counts must lie within 0..{width} (the width of layer {layer}), got "
+                         f"{max(counts)}")
+
+    def compute():
+        d = ens.data
+        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
+                                 d.y_val.cpu())
+        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
+        out = np.zeros((len(ens.seeds), len(counts)))
+        for m, seed in enumerate(ens.seeds):
+            mlp = ens.model.member(m).double()
+            score = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation,
+                                         seed)[layer][ordering]
+            order = torch.argsort(score, stable=True)
+            threshold = 0.5 if ens.config.activation == "sigmoid" else 0.0
+            p_active = (prune.layer_outputs(mlp, x_train, layer) > threshold).double().mean(0)
+            for i, k in enumerate(counts):
+                masked = prune.course_mask(mlp, layer, order[:k], p_active)
+                out[m, i] = prune.accuracy(masked, x_test, y_test)
+        return {"accuracy": out}, {"layer": layer, "ordering": ordering, "counts": counts}
+
+    path = ens.result_path("course-mask", layer=layer, ordering=ordering, counts=counts)
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return arrays["accuracy"]
+
+
+def layer_by_layer_pruning_curves(ens: TrainedEnsemble, counts: list[int],
+                                  surgery: str = "balance") -> dict[str, np.ndarray]:
+    """Claim P2's alternative to :func:`network_wide_pruning_curves`: ``k`` hidden neurons in
+    all, removed layer by layer, each layer losing its lowest-scored neurons in proportion to
+    its width (``k * n_l / sum n``, rounded down, the remainder to the first layers); for every
+    ordering of :data:`nbutils.prune.PRUNING_ORDERINGS`, test accuracy ``(M, len(counts))``."""
+    from . import prune
+
+    hidden = list(ens.config.architecture.hidden)
+    total = sum(hidden)
+    counts = [checks.non_negative_int(k, "counts") for k in counts]
+    if any(k > total for k in counts):
+        raise ValueError(f"counts must lie within 0..{total} (the hidden neurons), got "
+                         f"{max(counts)}")
+    checks.choice(surgery, prune.SURGERIES, "surgery")
+
+    def per_layer(k: int) -> list[int]:
+        share = [k * n // total for n in hidden]
+        for i in range(k - sum(share)):
+            share[i] += 1
+        return share
+
+    def compute():
+        d = ens.data
+        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
+                                 d.y_val.cpu())
+        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
+        out = {o: np.zeros((len(ens.seeds), len(counts))) for o in prune.PRUNING_ORDERINGS}
+        for m, seed in enumerate(ens.seeds):
+            mlp = ens.model.member(m).double()
+            scores = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation, seed)
+            for o in prune.PRUNING_ORDERINGS:
+                for i, k in enumerate(counts):
+                    removed = prune.select_per_layer([s[o] for s in scores], per_layer(k))
+                    small = prune.prune_network(mlp, removed, surgery, x_train=x_train)
+                    out[o][m, i] = prune.accuracy(small, x_test, y_test)
+        return out, {"counts": counts, "surgery": surgery}
+
+    path = ens.result_path("prune-layerwise", counts=counts, surgery=surgery,
+                           orderings=list(prune.PRUNING_ORDERINGS))
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return arrays

@@ -88,7 +88,9 @@ class TrainedEnsemble:
     # --------------------------------------------------------------------------- identity
     @cached_property
     def data(self) -> DataSplits:
-        return load_dataset(self.config.dataset, device=self.device, **self.profile.data_limits)
+        return load_dataset(self.config.dataset, device=self.device,
+                            val_fraction=self.config.architecture.val_fraction,
+                            **self.profile.data_limits)
 
     @cached_property
     def key(self) -> str:

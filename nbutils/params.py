@@ -73,6 +73,14 @@ def _chapters(name: str, value: Any) -> list[str]:
     return list(value)
 
 
+def _int_range(low: int, high: int, what: str) -> Callable[[str, Any], int]:
+    def validate(name: str, value: Any) -> int:
+        if not checks.is_int(value) or not low <= value <= high:
+            raise _fail(name, value, f"an integer from {low} to {high} ({what})")
+        return int(value)
+    return validate
+
+
 def _folder(name: str, value: Any) -> str:
     if not isinstance(value, str) or not Path(value).is_dir():
         raise _fail(name, value, "the path of an existing folder (a str)")
@@ -93,6 +101,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "chapters": _chapters,
     "k": _int_list(0, "a non-negative integer or a list of them"),
     "chapters_dir": _folder,
+    "finetune_epochs": _int_range(1, 10, "epochs of fine-tuning after pruning"),
 }
 
 

@@ -385,3 +385,58 @@ def layer_composition(ax: Axes, layer_of: Mapping[str, np.ndarray],
         ax.legend(loc="lower left" if legend is True else legend, fontsize=fontsize - 1.5,
                   framealpha=0.85)
     return ax
+
+
+PRUNING_STYLES = {  # chapter 9: the note's measures solid, random black, He et al. dashed
+    "entropy": {"color": "tab:blue", "linestyle": "-"},
+    "mi": {"color": "tab:orange", "linestyle": "-"},
+    "kl": {"color": "tab:green", "linestyle": "-"},
+    "random": {"color": RANDOM_COLOR, "linestyle": "-"},
+    "he-entropy": {"color": "tab:purple", "linestyle": "--"},
+    "he-weight": {"color": "tab:brown", "linestyle": "--"},
+}
+PRUNING_LABELS = {"entropy": "entropy", "mi": "mutual information", "kl": "KL selectivity",
+                  "random": "random", "he-entropy": "He et al.: activation entropy",
+                  "he-weight": "He et al.: weight norm"}
+
+
+def pruning_panel(ax: Axes, counts: Sequence[int], curves: Mapping[str, np.ndarray], *,
+                  title: str | None = None, xlabel: str = "neurons removed",
+                  legend: bool | str = False, fontsize: float = 9) -> Axes:
+    """Chapter 9: test accuracy (%) of pruned networks against the number of neurons removed,
+    one line per ordering (mean over seeds; keys of :data:`PRUNING_STYLES`, lowest first).
+
+    Args:
+        ax: the Axes to draw into.
+        counts: the numbers of neurons removed, one per column of the curves.
+        curves: ordering -> test accuracies ``(M, len(counts))``, fractions in [0, 1].
+        title: axes title; default none.
+        xlabel: the x-axis label.
+        legend: ``True`` (lower left), a matplotlib ``loc`` string, or ``False`` (default).
+        fontsize: base font size in points.
+
+    Raises:
+        ValueError: ``ax`` not an Axes, an unknown ordering, or a curve whose width differs
+            from ``len(counts)``.
+    """
+    if not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    for name, c in curves.items():
+        if name not in PRUNING_STYLES:
+            raise ValueError(f"curves: unknown ordering {name!r}; allowed: "
+                             f"{list(PRUNING_STYLES)}")
+        c = np.asarray(c, dtype=float)
+        if c.ndim != 2 or c.shape[1] != len(counts):
+            raise ValueError(f"curves[{name!r}] has shape {c.shape}, expected (M, "
+                             f"{len(counts)})")
+        ax.plot(counts, 100 * c.mean(axis=0), marker="o", ms=3, label=PRUNING_LABELS[name],
+                **PRUNING_STYLES[name])
+    ax.set_xlabel(xlabel, fontsize=fontsize)
+    ax.set_ylabel("test accuracy (%)", fontsize=fontsize)
+    ax.tick_params(labelsize=fontsize - 1)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=fontsize + 1, loc="left")
+    if legend:
+        ax.legend(fontsize=fontsize - 1, loc="lower left" if legend is True else legend)
+    return ax

@@ -355,3 +355,33 @@ def _batch_norm(bn: nn.BatchNorm1d, keep: Tensor) -> nn.BatchNorm1d:
     new.running_mean.copy_(bn.running_mean[keep])
     new.running_var.copy_(bn.running_var[keep])
     return new.eval()
+
+
+def size_after(widths_: Sequence[int], removed: dict[int, int]) -> tuple[int, int]:
+    """Parameters and FLOPs per sample (2 x multiply-adds of the ``Linear`` layers) of a plain
+    MLP of layer widths ``widths_`` (input, hidden..., output; no batch norm) after removing
+    ``removed[layer]`` neurons of hidden layer ``layer``, without building it."""
+    w = list(widths_)
+    for layer, k in removed.items():
+        checks.index(layer, len(w) - 2, "layer", "0 = the first hidden layer")
+        checks.non_negative_int(k, "removed")
+        if k > w[layer + 1]:
+            raise ValueError(f"removed: {k} neurons of hidden layer {layer}, which has "
+                             f"{w[layer + 1]}")
+        w[layer + 1] -= k
+    params = sum(a * b + b for a, b in zip(w[:-1], w[1:]))
+    flops = sum(2 * a * b for a, b in zip(w[:-1], w[1:]))
+    return params, flops
+
+
+def largest_within(accuracy_: Sequence[float], counts: Sequence[int], intact: float,
+                   points: float = 1.0) -> int:
+    """The largest ``k`` of ``counts`` (increasing) such that every ``k' <= k`` of ``counts``
+    keeps the mean accuracy within ``points`` percentage points of ``intact`` (fractions in,
+    e.g. the mean of a pruning curve over seeds); 0 if none does."""
+    best = 0
+    for k, acc in zip(counts, accuracy_):
+        if 100.0 * (intact - acc) > points:
+            break
+        best = k
+    return int(best)

@@ -194,6 +194,39 @@ def verdict_from(condition: bool, partial: bool = False) -> str:
     return "partly" if partial else "not reproduced"
 
 
+# --- pruning (chapter 9, claims P2-P4): where the curves are read, fixed with the rules
+P2_SHARE = 0.5            # P2: half of all hidden neurons removed (layer by layer vs network-wide)
+P3_SHARES = (0.5, 0.75)   # P3: half and three quarters of one layer removed, then fine-tuned
+P4_SHARE = 0.5            # P4: half of one layer removed (measures vs He et al.'s criteria)
+
+def layer_by_layer_verdict(gap: Gap, alpha: float = ALPHA) -> str:
+    """Claim P2 for one measure: pruning layer by layer keeps more accuracy than pruning the
+    same number of neurons network-wide. ``gap`` pairs, seed by seed, layer-by-layer minus
+    network-wide accuracy: :func:`direction_verdict` with sign +1."""
+    return direction_verdict(gap, +1, alpha)
+
+
+def balancing_verdict(helps: Gap, versus_retrained: Gap, alpha: float = ALPHA,
+                      small: float = SMALL_GAP) -> str:
+    """Claim P3 for one case (layer, neurons removed): bias balancing "partly replaces
+    retraining without significant loss" read as two parts, combined (:func:`combine`):
+    balancing beats plain removal (``helps`` = balanced minus removed, :func:`direction_verdict`
+    +1), and balancing without retraining is similar to removal followed by fine-tuning
+    (``versus_retrained`` = balanced minus removed-and-fine-tuned, :func:`similar_verdict`)."""
+    return combine(direction_verdict(helps, +1, alpha),
+                   similar_verdict(versus_retrained, alpha=alpha, small=small))
+
+
+def not_worse_verdict(gap: Gap, alpha: float = ALPHA, small: float = SMALL_GAP) -> str:
+    """Claim P4 for one case: an information measure prunes no worse than a criterion of He et
+    al. (``gap`` = measure minus criterion). *Not reproduced* if the measure is worse by at
+    least ``small`` points and significantly so; *partly* if worse by that much but not
+    significantly; else *reproduced*."""
+    if gap.mg > -small:
+        return "reproduced"
+    return "not reproduced" if gap.p < alpha else "partly"
+
+
 # --- words for sizes and shares
 
 def is_most(share: float) -> bool:

@@ -212,6 +212,7 @@ def test_pruning_curves_are_memoized_and_bias_balancing_matches_mean_ablation(ca
                                      ks=[20], x_train=d.x_train)
     assert curves["mi/balance"][0, 2] == pytest.approx(float(engine[0, 0]), abs=1e-12)
     wide_first = analysis.network_wide_pruning_curves(exp, [0, 150])
+    even_first = analysis.layer_by_layer_pruning_curves(exp, [0, 150])
     exp.weights_path.unlink()
     forbid_training(monkeypatch)
     again = analysis.pruning_curves(tiny(), 1, [0, 5, 20])
@@ -219,10 +220,42 @@ def test_pruning_curves_are_memoized_and_bias_balancing_matches_mean_ablation(ca
         np.testing.assert_array_equal(c, curves[key])
     with pytest.raises(ValueError, match="counts"):
         analysis.pruning_curves(tiny(), 1, [101])
+    even = analysis.layer_by_layer_pruning_curves(tiny(), [0, 150])   # from the cache
+    np.testing.assert_array_equal(even["mi"], even_first["mi"])
+    np.testing.assert_allclose(even["mi"][:, 0], curves["mi/balance"][:, 0])
     wide = analysis.network_wide_pruning_curves(tiny(), [0, 150])   # from the cache
     np.testing.assert_array_equal(wide["mi"], wide_first["mi"])
     np.testing.assert_allclose(wide["mi"][:, 0], curves["mi/balance"][:, 0])
     assert set(wide) == set(prune.PRUNING_ORDERINGS)
+
+
+def test_finetuned_pruning_and_course_mask_are_memoized(cache_dir, monkeypatch):
+    """Fine-tuning after pruning: "before" equals the pruning curve of the same surgery (float32
+    against float64 forward: within one test sample), k = 0 fine-tuned changes the net, the
+    wall time is recorded; the course mask at k = 0 is the intact net; both come back from the
+    cache unchanged, and bad arguments name the parameter."""
+    exp = tiny()
+    tuned = analysis.finetuned_pruning(exp, 1, "mi", [0, 20], epochs=1)
+    curves = analysis.pruning_curves(exp, 1, [0, 20])
+    n_test = len(exp.data.y_test)
+    for s in ("remove", "balance"):
+        np.testing.assert_allclose(tuned[f"{s}/before"], curves[f"mi/{s}"], atol=1.01 / n_test)
+        assert (tuned[f"{s}/seconds"] > 0).all()
+    assert not np.array_equal(tuned["balance/after"], tuned["balance/before"])
+    mask = analysis.course_mask_curves(exp, 1, "mi", [0, 20])
+    np.testing.assert_allclose(mask[:, 0], curves["mi/balance"][:, 0], atol=1e-12)
+    exp.weights_path.unlink()
+    forbid_training(monkeypatch)
+    again = analysis.finetuned_pruning(tiny(), 1, "mi", [0, 20], epochs=1)
+    for key, value in again.items():
+        np.testing.assert_array_equal(value, tuned[key])
+    np.testing.assert_array_equal(analysis.course_mask_curves(tiny(), 1, "mi", [0, 20]), mask)
+    with pytest.raises(ValueError, match="ordering"):
+        analysis.finetuned_pruning(tiny(), 1, "weight", [0], epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        analysis.finetuned_pruning(tiny(), 1, "mi", [0], epochs=0)
+    with pytest.raises(ValueError, match="counts"):
+        analysis.course_mask_curves(tiny(), 1, "mi", [101])
 
 
 def test_corrupt_result_is_recomputed_identically(cache_dir):

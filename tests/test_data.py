@@ -70,6 +70,19 @@ def test_bad_limits(param: str, value: object) -> None:
         data.load_dataset("mnist", **{param: value})
 
 
+@pytest.mark.parametrize("value", [0, 1, -0.2, 1.5, True, "0.2"])
+def test_bad_val_fraction(value: object) -> None:
+    with pytest.raises(ValueError, match="val_fraction"):
+        data.load_dataset("mnist", val_fraction=value)
+
+
+def test_split_of_the_pruning_note() -> None:
+    """One sixth of MNIST's 60 000 training images held out: the note's 50 000 / 10 000."""
+    train, val = data.split_indices(60000, 1 / 6)
+    assert (len(train), len(val)) == (50000, 10000)
+    assert torch.equal(torch.cat([train, val]).sort().values, torch.arange(60000))
+
+
 def test_split_indices_fixed_and_disjoint() -> None:
     train, val = data.split_indices(60000)
     assert (len(train), len(val)) == (48000, 12000)
@@ -103,6 +116,15 @@ def test_mnist(real_root: Path) -> None:
         assert x.dtype == torch.float32 and y.dtype == torch.int64 and len(x) == len(y)
         assert x.min() == 0 and x.max() == 1 and set(y.unique().tolist()) == set(range(10))
     assert d.y_test[0] == 7 and len(d.fingerprint) == 64
+
+
+def test_pruning_network_gets_the_notes_split(real_root: Path) -> None:
+    from nbutils.experiment import TrainedEnsemble
+
+    d = TrainedEnsemble("pruning", "sigmoid", "l2", profile="quick", seeds=1).data
+    assert [len(d.y_train), len(d.y_val), len(d.y_test)] == [50000, 10000, 10000]
+    paper = data.load_dataset("mnist")
+    assert d.fingerprint != paper.fingerprint   # a different split: different cache keys
 
 
 def test_mnist_matches_torchvision_and_split(real_root: Path) -> None:

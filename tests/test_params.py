@@ -42,6 +42,10 @@ def test_auto_device_resolves_to_what_is_here():
     ("layers", [1, "2"], "hidden-layer number >= 1"),
     ("k", -1, "non-negative integer"),
     ("chapters", ["fig9"], "'fig1'"),
+    ("finetune_epochs", 0, "an integer from 1 to 10"),
+    ("finetune_epochs", 2.5, "an integer from 1 to 10"),
+    ("finetune_epochs", "2", "an integer from 1 to 10"),
+    ("finetune_epochs", 11, "an integer from 1 to 10"),
 ])
 def test_bad_value_names_parameter_value_and_allowed(name, value, allowed):
     with pytest.raises(ParameterError) as err:

@@ -231,3 +231,21 @@ def test_layer_composition_rejects_bad_input(layer_of, kwargs, argname):
     fig, ax = plt.subplots()
     with pytest.raises(ValueError, match=argname):
         plots.layer_composition(ax, layer_of, **kwargs)
+
+
+def test_pruning_panel_draws_the_mean_of_each_ordering():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    counts = [0, 50, 100]
+    curves = {"mi": np.array([[0.98, 0.97, 0.90], [0.96, 0.95, 0.80]]),
+              "he-weight": np.array([[0.98, 0.96, 0.70], [0.96, 0.94, 0.60]])}
+    plots.pruning_panel(ax, counts, curves, title="layer 1", legend=True)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["mutual information"].get_ydata(), [97.0, 96.0, 85.0])
+    assert lines["He et al.: weight norm"].get_linestyle() == "--"
+    with pytest.raises(ValueError, match="unknown ordering"):
+        plots.pruning_panel(ax, counts, {"weights": curves["mi"]})
+    with pytest.raises(ValueError, match="expected"):
+        plots.pruning_panel(ax, [0, 50], curves)
+    plt.close(fig)

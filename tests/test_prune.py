@@ -177,3 +177,25 @@ def test_a_layer_pruned_entirely_leaves_a_constant_network(nets):
     assert prune.widths(empty) == [784, 200, 0, 10]
     out = empty(x_test)
     torch.testing.assert_close(out, out[:1].expand_as(out))   # the same logits for every input
+
+
+def test_size_after_matches_the_pruned_network():
+    mlp = nn.Sequential(nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 4), nn.Sigmoid(),
+                        nn.Linear(4, 3))
+    assert prune.size_after([6, 5, 4, 3], {}) == (prune.parameter_count(mlp),
+                                                  prune.flops_per_sample(mlp))
+    small = prune.prune_network(mlp, {0: [1, 3], 1: [0]}, "remove")
+    assert prune.size_after([6, 5, 4, 3], {0: 2, 1: 1}) == (prune.parameter_count(small),
+                                                            prune.flops_per_sample(small))
+    with pytest.raises(ValueError, match="removed"):
+        prune.size_after([6, 5, 4, 3], {0: 6})
+    with pytest.raises(ValueError, match="layer"):
+        prune.size_after([6, 5, 4, 3], {2: 1})
+
+
+def test_largest_within_stops_at_the_first_larger_loss():
+    counts = [0, 10, 20, 30, 40]
+    acc = [0.980, 0.978, 0.968, 0.975, 0.90]   # 20 loses 1.2 points, 30 only 0.5
+    assert prune.largest_within(acc, counts, intact=0.980) == 10
+    assert prune.largest_within(acc, counts, intact=0.980, points=2.0) == 30
+    assert prune.largest_within([0.5], [0], intact=0.98) == 0

@@ -263,6 +263,8 @@ QUOTED = {
     "CHANCE_MARGIN": lambda v: f"within {v:g} percentage points",
     "ZERO_TOL": lambda v: f"${power_of_ten(v)}$ bits",
     "AGREE_TOL": lambda v: f"${power_of_ten(v)}$",
+    "P2_SHARE": lambda v: f"{100 * v:g} % of all hidden neurons",
+    "P4_SHARE": lambda v: f"{100 * v:g} % of one layer removed",
 }
 # every public function of nbutils.report is a rule, except the bookkeeping of claims tables
 BOOKKEEPING = {"verdict_class", "claims_table", "gap_reasons", "scale_note", "why", "explain",
@@ -286,6 +288,8 @@ def test_rules_page_quotes_every_threshold():
     for name, quote in QUOTED.items():
         phrase = re.sub(r"\s+", " ", quote(getattr(report, name)))
         assert phrase in text, f"book/verdicts.md does not quote {name}: {phrase!r}"
+    shares = " and with ".join(f"{100 * v:g} %" for v in report.P3_SHARES)
+    assert f"with {shares} of one layer removed" in text
 
 
 def test_rules_page_names_every_rule_and_the_tests():
@@ -378,3 +382,25 @@ def test_timed_records_and_run_record_states_the_provenance(tmp_path, monkeypatc
     assert "It computed 1 result(s) and loaded 1 from the cache" in text
     assert report._duration(30) == "30 s" and report._duration(600) == "10 min"
     assert report._duration(7200) == "2.0 h"
+
+
+def _gap(mg: float, p: float, n: int = 8) -> Gap:
+    return Gap(k=10, mg=mg, p=p, n=n, test="Wilcoxon (exact)")
+
+
+def test_pruning_rules_p2_p3_p4():
+    # P2: layer by layer must be better, significantly for "reproduced"
+    assert report.layer_by_layer_verdict(_gap(12.0, 0.008)) == "reproduced"
+    assert report.layer_by_layer_verdict(_gap(12.0, 0.2)) == "partly"
+    assert report.layer_by_layer_verdict(_gap(-3.0, 0.008)) == "not reproduced"
+    # P3: balancing beats removal AND is similar to removal + fine-tuning
+    helps, close, far = _gap(5.0, 0.008), _gap(-1.0, 0.008), _gap(-6.0, 0.008)
+    assert report.balancing_verdict(helps, close) == "reproduced"
+    assert report.balancing_verdict(helps, far) == "partly"
+    assert report.balancing_verdict(_gap(-2.0, 0.008), far) == "not reproduced"
+    assert report.balancing_verdict(_gap(-2.0, 0.008), close) == "partly"
+    # P4: not worse than He et al. by a significant, non-small margin
+    assert report.not_worse_verdict(_gap(-1.5, 0.008)) == "reproduced"
+    assert report.not_worse_verdict(_gap(4.0, 0.008)) == "reproduced"
+    assert report.not_worse_verdict(_gap(-4.0, 0.3)) == "partly"
+    assert report.not_worse_verdict(_gap(-4.0, 0.008)) == "not reproduced"
