@@ -146,6 +146,28 @@ def whole_network_curves(ens: TrainedEnsemble, value: str = "zero"
     return ({n: arrays[n] for n in names}, {n: arrays[f"layer_of_{n}"] for n in names})
 
 
+def _layer_counts(ens: TrainedEnsemble, layer: int, counts: list[int]) -> list[int]:
+    """``counts`` checked as numbers of neurons of hidden ``layer`` (0-based) to remove."""
+    hidden = ens.config.architecture.hidden
+    checks.index(layer, len(hidden), "layer", "0 = the paper's first hidden layer")
+    counts = [checks.non_negative_int(k, "counts") for k in counts]
+    if any(k > hidden[layer] for k in counts):
+        raise ValueError(f"counts must lie within 0..{hidden[layer]} (the width of layer "
+                         f"{layer}), got {max(counts)}")
+    return counts
+
+
+def _member_order(ens: TrainedEnsemble, m: int, x_val, y_val, layer: int, ordering: str):
+    """Member ``m`` in float64 and its neurons of ``layer`` in pruning order (lowest
+    ``ordering`` score first; the random ordering drawn from the member's seed)."""
+    from . import prune
+
+    mlp = ens.model.member(m).double()
+    score = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation,
+                                 ens.seeds[m])[layer][ordering]
+    return mlp, torch.argsort(score, stable=True)
+
+
 def pruning_curves(ens: TrainedEnsemble, layer: int, counts: list[int],
                    surgeries: tuple[str, ...] = ("remove", "balance")) -> dict[str, np.ndarray]:
     """Pruning of hidden ``layer`` (the technical note, claims P2-P4): test accuracy ``(M,
@@ -155,13 +177,7 @@ def pruning_curves(ens: TrainedEnsemble, layer: int, counts: list[int],
     training set; member ``m``'s random ordering is drawn from its seed."""
     from . import prune
 
-    n_hidden = len(ens.config.architecture.hidden)
-    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
-    width = ens.config.architecture.hidden[layer]
-    counts = [checks.non_negative_int(k, "counts") for k in counts]
-    if any(k > width for k in counts):
-        raise ValueError(f"counts must lie within 0..{width} (the width of layer {layer}), got "
-                         f"{max(counts)}")
+    counts = _layer_counts(ens, layer, counts)
     for s in surgeries:
         checks.choice(s, prune.SURGERIES, "surgeries")
 
@@ -195,6 +211,15 @@ def network_wide_pruning_curves(ens: TrainedEnsemble, counts: list[int],
     loses every neuron leaves a network with a constant output."""
     from . import prune
 
+    return _multi_layer_pruning(ens, counts, surgery, "prune-wide", prune.select_network_wide)
+
+
+def _multi_layer_pruning(ens: TrainedEnsemble, counts: list[int], surgery: str, kind: str,
+                         select) -> dict[str, np.ndarray]:
+    """Pruning of several layers at once, ``select(scores per layer, k)`` choosing the neurons
+    (a dict layer -> indices) for ``k`` in all; memoized as ``kind``."""
+    from . import prune
+
     total = sum(ens.config.architecture.hidden)
     counts = [checks.non_negative_int(k, "counts") for k in counts]
     if any(k > total for k in counts):
@@ -213,12 +238,12 @@ def network_wide_pruning_curves(ens: TrainedEnsemble, counts: list[int],
             scores = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation, seed)
             for o in prune.PRUNING_ORDERINGS:
                 for i, k in enumerate(counts):
-                    removed = prune.select_network_wide([s[o] for s in scores], k)
+                    removed = select([s[o] for s in scores], k)
                     small = prune.prune_network(mlp, removed, surgery, x_train=x_train)
                     out[o][m, i] = prune.accuracy(small, x_test, y_test)
         return out, {"counts": counts, "surgery": surgery}
 
-    path = ens.result_path("prune-wide", counts=counts, surgery=surgery,
+    path = ens.result_path(kind, counts=counts, surgery=surgery,
                            orderings=list(prune.PRUNING_ORDERINGS))
     arrays, _ = cache.memoize_arrays(path, compute)
     return arrays
@@ -231,19 +256,24 @@ def finetuned_pruning(ens: TrainedEnsemble, layer: int, ordering: str, counts: l
     :data:`nbutils.prune.SURGERIES`, the ``k`` lowest-``ordering`` neurons of hidden ``layer``
     are removed, the smaller network is fine-tuned for ``epochs`` epochs
     (:func:`nbutils.prune.finetune`, the note's optimizer, sample order from the member's seed)
-    and tested. Returns arrays ``(M, len(counts))``: ``"<surgery>/before"``,
-    ``"<surgery>/after"`` (test accuracy, fractions) and ``"<surgery>/seconds"`` (wall time of
-    the fine-tuning; it depends on the machine, the accuracies do not)."""
+    and tested.
+
+    Args:
+        ens: the trained ensemble.
+        layer: the hidden layer (0-based).
+        ordering: one of :data:`nbutils.prune.PRUNING_ORDERINGS` (lowest pruned first).
+        counts: numbers of neurons removed, each in ``0..width``.
+        epochs: epochs of fine-tuning (positive).
+
+    Returns:
+        Arrays ``(M, len(counts))``: ``"<surgery>/before"``, ``"<surgery>/after"`` (test
+        accuracy, fractions) and ``"<surgery>/seconds"`` (wall time of the fine-tuning; it
+        depends on the machine, the accuracies do not).
+    """
     from . import prune
 
-    n_hidden = len(ens.config.architecture.hidden)
-    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
+    counts = _layer_counts(ens, layer, counts)
     checks.choice(ordering, prune.PRUNING_ORDERINGS, "ordering")
-    width = ens.config.architecture.hidden[layer]
-    counts = [checks.non_negative_int(k, "counts") for k in counts]
-    if any(k > width for k in counts):
-        raise ValueError(f"counts must lie within 0..{width} (the width of layer {layer}), got "
-                         f"{max(counts)}")
     checks.positive_int(epochs, "epochs")
 
     def compute():
@@ -255,10 +285,7 @@ def finetuned_pruning(ens: TrainedEnsemble, layer: int, ordering: str, counts: l
         out = {f"{s}/{what}": np.zeros(shape) for s in prune.SURGERIES
                for what in ("before", "after", "seconds")}
         for m, seed in enumerate(ens.seeds):
-            mlp = ens.model.member(m).double()
-            score = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation,
-                                         seed)[layer][ordering]
-            order = torch.argsort(score, stable=True)
+            mlp, order = _member_order(ens, m, x_val, y_val, layer, ordering)
             for s in prune.SURGERIES:
                 for i, k in enumerate(counts):
                     small = prune.prune_layer(mlp, layer, order[:k], s,
@@ -287,14 +314,8 @@ def course_mask_curves(ens: TrainedEnsemble, layer: int, ordering: str,
     note's additive surgery (:func:`pruning_curves`, ``"<ordering>/balance"``)."""
     from . import prune
 
-    n_hidden = len(ens.config.architecture.hidden)
-    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
+    counts = _layer_counts(ens, layer, counts)
     checks.choice(ordering, prune.PRUNING_ORDERINGS, "ordering")
-    width = ens.config.architecture.hidden[layer]
-    counts = [checks.non_negative_int(k, "counts") for k in counts]
-    if any(k > width for k in counts):
-        raise ValueError(f"counts must lie within 0..{width} (the width of layer {layer}), got "
-                         f"{max(counts)}")
 
     def compute():
         d = ens.data
@@ -302,11 +323,8 @@ def course_mask_curves(ens: TrainedEnsemble, layer: int, ordering: str,
                                  d.y_val.cpu())
         x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
         out = np.zeros((len(ens.seeds), len(counts)))
-        for m, seed in enumerate(ens.seeds):
-            mlp = ens.model.member(m).double()
-            score = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation,
-                                         seed)[layer][ordering]
-            order = torch.argsort(score, stable=True)
+        for m in range(len(ens.seeds)):
+            mlp, order = _member_order(ens, m, x_val, y_val, layer, ordering)
             threshold = 0.5 if ens.config.activation == "sigmoid" else 0.0
             p_active = (prune.layer_outputs(mlp, x_train, layer) > threshold).double().mean(0)
             for i, k in enumerate(counts):
@@ -329,35 +347,11 @@ def layer_by_layer_pruning_curves(ens: TrainedEnsemble, counts: list[int],
 
     hidden = list(ens.config.architecture.hidden)
     total = sum(hidden)
-    counts = [checks.non_negative_int(k, "counts") for k in counts]
-    if any(k > total for k in counts):
-        raise ValueError(f"counts must lie within 0..{total} (the hidden neurons), got "
-                         f"{max(counts)}")
-    checks.choice(surgery, prune.SURGERIES, "surgery")
 
-    def per_layer(k: int) -> list[int]:
+    def select(scores, k: int):
         share = [k * n // total for n in hidden]
         for i in range(k - sum(share)):
             share[i] += 1
-        return share
+        return prune.select_per_layer(scores, share)
 
-    def compute():
-        d = ens.data
-        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
-                                 d.y_val.cpu())
-        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
-        out = {o: np.zeros((len(ens.seeds), len(counts))) for o in prune.PRUNING_ORDERINGS}
-        for m, seed in enumerate(ens.seeds):
-            mlp = ens.model.member(m).double()
-            scores = prune.pruning_scores(mlp, x_val, y_val, ens.config.activation, seed)
-            for o in prune.PRUNING_ORDERINGS:
-                for i, k in enumerate(counts):
-                    removed = prune.select_per_layer([s[o] for s in scores], per_layer(k))
-                    small = prune.prune_network(mlp, removed, surgery, x_train=x_train)
-                    out[o][m, i] = prune.accuracy(small, x_test, y_test)
-        return out, {"counts": counts, "surgery": surgery}
-
-    path = ens.result_path("prune-layerwise", counts=counts, surgery=surgery,
-                           orderings=list(prune.PRUNING_ORDERINGS))
-    arrays, _ = cache.memoize_arrays(path, compute)
-    return arrays
+    return _multi_layer_pruning(ens, counts, surgery, "prune-layerwise", select)

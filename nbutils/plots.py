@@ -415,6 +415,9 @@ def pruning_panel(ax: Axes, counts: Sequence[int], curves: Mapping[str, np.ndarr
         legend: ``True`` (lower left), a matplotlib ``loc`` string, or ``False`` (default).
         fontsize: base font size in points.
 
+    Returns:
+        ``ax``.
+
     Raises:
         ValueError: ``ax`` not an Axes, an unknown ordering, or a curve whose width differs
             from ``len(counts)``.

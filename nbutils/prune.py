@@ -239,6 +239,11 @@ def finetune(mlp: nn.Sequential, x_train: Tensor, y_train: Tensor, epochs: int, 
 def latency(mlp: nn.Sequential, batch_size: int, min_run_time: float = 0.5) -> float:
     """Median seconds of one forward pass on ``batch_size`` inputs on the CPU, measured with
     ``torch.utils.benchmark`` (which handles warm-up and threads)."""
+    import logging
+
+    # torch.utils.benchmark imports torch.utils.cpp_extension, which logs a warning about a
+    # missing CUDA runtime on CPU-only machines: irrelevant to a CPU timing, and noise in a book
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     from torch.utils import benchmark
 
     checks.positive_int(batch_size, "batch_size")

@@ -394,16 +394,18 @@ def _duration(seconds: float) -> str:
 class RunRecord:
     """The provenance of a chapter's outputs, stated once: profile, machine, date, wall time,
     the steps timed with :func:`timed`, how many results were computed in this run and how many
-    came from the cache, and how long the networks took to train (in chapter 1).
+    came from the cache, and how long the networks took to train (``trained_in``: where, by
+    default chapter 1, which trains the networks of chapters 1-8).
 
     Create it after the parameters are checked; call :meth:`glue` in the chapter's last cell,
     which a ``{glue:text}`` reference in an admonition at the top of the chapter shows.
     """
 
-    def __init__(self, key: str, profile: str, device) -> None:
+    def __init__(self, key: str, profile: str, device, trained_in: str = "chapter 1") -> None:
         from . import cache
 
         self.key, self.profile, self.device = key, profile, device
+        self.trained_in = trained_in
         self._start = time.perf_counter()
         self._first_use, self._first_timing = len(cache.USES), len(TIMINGS)
 
@@ -433,7 +435,8 @@ class RunRecord:
             summaries = [n.summary() for n in networks]
             seeds = sorted({len(n.seeds) for n in networks})
             parts.append(f"Its {len(networks)} network ensemble(s) "
-                         f"({' or '.join(map(str, seeds))} seeds each) were trained in chapter 1 "
+                         f"({' or '.join(map(str, seeds))} seeds each) were trained in "
+                         f"{self.trained_in} "
                          f"in {_duration(sum(s.seconds for s in summaries))} in all, on "
                          f"{', '.join(sorted({s.hardware for s in summaries}))}.")
         return " ".join(parts)

@@ -92,6 +92,7 @@ def test_chapter_runs_a_configuration_the_paper_did_not_show(chapter_run):
     ("06_layerwise_fashionmnist", {"arch": "resnet"}, "parameter 'arch' = 'resnet'"),
     ("06_layerwise_fashionmnist", {"arch": "fashionmnist_small", "layers": [3]},
      "parameter 'layers' = [3]"),
+    ("09_pruning", {"finetune_epochs": "2"}, "parameter 'finetune_epochs' = '2'"),
 ])
 def test_chapter_stops_at_once_on_a_bad_parameter(tmp_path, chapter, params, message):
     """A wrong papermill parameter ends in one clear error, before any data or training."""

@@ -199,3 +199,18 @@ def test_largest_within_stops_at_the_first_larger_loss():
     assert prune.largest_within(acc, counts, intact=0.980) == 10
     assert prune.largest_within(acc, counts, intact=0.980, points=2.0) == 30
     assert prune.largest_within([0.5], [0], intact=0.98) == 0
+
+
+def test_latency_prints_nothing():
+    """Measuring latency writes nothing to stdout or stderr (a chapter's output stays clean),
+    whatever torch.utils.benchmark imports (in a fresh interpreter, where the import happens)."""
+    import subprocess
+    import sys
+
+    code = ("from torch import nn; from nbutils import prune; "
+            "t = prune.latency(nn.Sequential(nn.Linear(8, 4)), 1, min_run_time=0.01); "
+            "assert t > 0")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == "", proc.stderr
