@@ -146,6 +146,14 @@ def whole_network_curves(ens: TrainedEnsemble, value: str = "zero"
     return ({n: arrays[n] for n in names}, {n: arrays[f"layer_of_{n}"] for n in names})
 
 
+def _pruning_data(ens: TrainedEnsemble):
+    """The ensemble's data for pruning on the CPU, inputs in float64 (as the members are run):
+    ``x_train`` (means of bias balancing), ``x_val, y_val`` (scores), ``x_test, y_test``."""
+    d = ens.data
+    return (d.x_train.cpu().double(), d.x_val.cpu().double(), d.y_val.cpu(),
+            d.x_test.cpu().double(), d.y_test.cpu())
+
+
 def _layer_counts(ens: TrainedEnsemble, layer: int, counts: list[int]) -> list[int]:
     """``counts`` checked as numbers of neurons of hidden ``layer`` (0-based) to remove."""
     hidden = ens.config.architecture.hidden
@@ -182,10 +190,7 @@ def pruning_curves(ens: TrainedEnsemble, layer: int, counts: list[int],
         checks.choice(s, prune.SURGERIES, "surgeries")
 
     def compute():
-        d = ens.data
-        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
-                                 d.y_val.cpu())
-        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
+        x_train, x_val, y_val, x_test, y_test = _pruning_data(ens)
         out = {f"{o}/{s}": np.zeros((len(ens.seeds), len(counts)))
                for o in prune.PRUNING_ORDERINGS for s in surgeries}
         for m, seed in enumerate(ens.seeds):
@@ -228,10 +233,7 @@ def _multi_layer_pruning(ens: TrainedEnsemble, counts: list[int], surgery: str, 
     checks.choice(surgery, prune.SURGERIES, "surgery")
 
     def compute():
-        d = ens.data
-        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
-                                 d.y_val.cpu())
-        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
+        x_train, x_val, y_val, x_test, y_test = _pruning_data(ens)
         out = {o: np.zeros((len(ens.seeds), len(counts))) for o in prune.PRUNING_ORDERINGS}
         for m, seed in enumerate(ens.seeds):
             mlp = ens.model.member(m).double()
@@ -318,10 +320,7 @@ def course_mask_curves(ens: TrainedEnsemble, layer: int, ordering: str,
     checks.choice(ordering, prune.PRUNING_ORDERINGS, "ordering")
 
     def compute():
-        d = ens.data
-        x_train, x_val, y_val = (d.x_train.cpu().double(), d.x_val.cpu().double(),
-                                 d.y_val.cpu())
-        x_test, y_test = d.x_test.cpu().double(), d.y_test.cpu()
+        x_train, x_val, y_val, x_test, y_test = _pruning_data(ens)
         out = np.zeros((len(ens.seeds), len(counts)))
         for m in range(len(ens.seeds)):
             mlp, order = _member_order(ens, m, x_val, y_val, layer, ordering)
