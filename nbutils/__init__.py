@@ -18,6 +18,8 @@ Modules, one job each (CONTRIBUTING.md says where each kind of change goes):
 - ``ablation``     exact incremental cumulative ablation
 - ``analysis``     measures and ablation curves of a trained ensemble, memoized
 - ``stats``        mean gaps, Wilcoxon and Kolmogorov-Smirnov p-values
+- ``counts``       numbers of neurons read off measures and curves (active, to strip, to keep)
+- ``cost``         parameter counts and FLOP estimates of training and ablation
 - ``report``       claims tables and the verdict rules behind them
 - ``plots``        the paper's figures
 - ``params``       validation of the chapters' papermill parameters

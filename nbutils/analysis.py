@@ -2,7 +2,8 @@
 
 - :func:`measures`: the information measures of every hidden neuron on the validation set D
   (Eqs. 2-5);
-- :func:`layer_curves`: layer-wise cumulative ablation (Sec. V-C);
+- :func:`layer_curves`: layer-wise cumulative ablation (Sec. V-C), on every k or on a grid
+  (:func:`layer_grid`, for layers of more than 100 neurons);
 - :func:`whole_network_curves`: whole-network cumulative ablation (Sec. V-B).
 
 Each result is stored under a key of everything that determines it (the ensemble's key, the
@@ -12,6 +13,9 @@ changed set of measures is recomputed instead of read half. The weights (and the
 for ablation to the mean) are only touched when a result is missing.
 """
 from __future__ import annotations
+
+import time
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -74,27 +78,74 @@ def _orders(ens: TrainedEnsemble, values: dict[str, np.ndarray], n: int,
 DRAWS = "random_draws"  # the random baseline's single draws, (M, draws, K+1)
 
 
-def layer_curves(ens: TrainedEnsemble, layer: int, value: str = "zero") -> dict[str, np.ndarray]:
-    """Layer-wise cumulative ablation (Sec. V-C): test accuracy ``(M, n+1)`` after ablating the
-    first k = 0..n neurons of hidden ``layer`` (0-based) for each ordering; ``random`` is the
-    mean over the profile's random draws (:func:`layer_random_draws` gives the single draws)."""
-    arrays = _layer_arrays(ens, layer, value)
+def layer_grid(ens: TrainedEnsemble, layer: int, dense: int | None = None,
+               step: int | None = None, extra: Iterable[int] = ()) -> list[int]:
+    """The numbers of ablated neurons at which a chapter reads hidden ``layer``'s curves:
+    :func:`nbutils.ablation.k_grid` plus the points where the chapter reads gaps.
+
+    Args:
+        ens: the trained ensemble (its profile gives the default grid, ``ablation_grid``).
+        layer: the hidden layer, 0-based.
+        dense: every ``k`` in the first and last ``dense`` neurons (every k for a layer of at
+            most ``2 * dense``); ``None``: the profile's.
+        step: every ``step``-th ``k`` in between; ``None``: the profile's.
+        extra: points to add (non-negative; those beyond the layer's width are left out).
+
+    Returns:
+        The grid, sorted, from 0 to the layer's width.
+
+    Raises:
+        ValueError: ``layer`` out of range, ``dense``/``step`` not positive, ``extra`` negative.
+    """
+    hidden = ens.config.architecture.hidden
+    checks.index(layer, len(hidden), "layer", "0 = the paper's first hidden layer")
+    default_dense, default_step = ens.profile.ablation_grid
+    grid = ablation.k_grid(hidden[layer], default_dense if dense is None else dense,
+                           default_step if step is None else step)
+    extra = [checks.non_negative_int(k, "extra") for k in extra]
+    return sorted({*grid, *(k for k in extra if k <= hidden[layer])})
+
+
+def layer_curves(ens: TrainedEnsemble, layer: int, value: str = "zero",
+                 ks: list[int] | None = None) -> dict[str, np.ndarray]:
+    """Layer-wise cumulative ablation (Sec. V-C): test accuracy ``(M, len(ks))`` after ablating
+    the first k neurons of hidden ``layer`` (0-based) for each ordering and each ``k`` in ``ks``
+    (default ``None``: every k = 0..n); ``random`` is the mean over the profile's random draws
+    (:func:`layer_random_draws` gives the single draws)."""
+    arrays = _layer_arrays(ens, layer, value, ks)
     return {name: arrays[name] for name in ordering_names()}
 
 
-def layer_random_draws(ens: TrainedEnsemble, layer: int, value: str = "zero") -> np.ndarray:
+def layer_random_draws(ens: TrainedEnsemble, layer: int, value: str = "zero",
+                       ks: list[int] | None = None) -> np.ndarray:
     """The single random orderings behind the ``random`` curve of :func:`layer_curves`,
-    ``(M, draws, n+1)`` (the paper ablates one random ordering per network; we average
+    ``(M, draws, len(ks))`` (the paper ablates one random ordering per network; we average
     ``profile.random_draws`` of them)."""
-    return _layer_arrays(ens, layer, value)[DRAWS]
+    return _layer_arrays(ens, layer, value, ks)[DRAWS]
 
 
-def _layer_arrays(ens: TrainedEnsemble, layer: int, value: str) -> dict[str, np.ndarray]:
-    n_hidden = len(ens.config.architecture.hidden)
-    checks.index(layer, n_hidden, "layer", "0 = the paper's first hidden layer")
+def layer_seconds(ens: TrainedEnsemble, layer: int, value: str = "zero",
+                  ks: list[int] | None = None) -> float:
+    """How long the curves of :func:`layer_curves` took to compute where they were computed
+    (stored with them in the cache; NaN for results cached before the time was recorded)."""
+    return float(_layer_arrays(ens, layer, value, ks).get(SECONDS, np.nan))
+
+
+SECONDS = "compute_seconds"  # wall time of the computation, stored with the curves
+
+
+def _layer_arrays(ens: TrainedEnsemble, layer: int, value: str,
+                  ks: list[int] | None = None) -> dict[str, np.ndarray]:
+    hidden = ens.config.architecture.hidden
+    checks.index(layer, len(hidden), "layer", "0 = the paper's first hidden layer")
     value = check_ablation_value(value)
+    if ks is not None:
+        ks = ablation.check_k_grid(ks, hidden[layer])
+        if ks == list(range(hidden[layer] + 1)):
+            ks = None   # the full range: the same result (and cache entry) as no grid
 
     def compute():
+        start = time.perf_counter()
         meas = measures(ens)[layer]
         orders = _orders(ens, meas, meas["spectrum"].shape[1], f"layer{layer}")
         d, vals = ens.data, ablation_values(ens, value, layer)
@@ -102,15 +153,18 @@ def _layer_arrays(ens: TrainedEnsemble, layer: int, value: str) -> dict[str, np.
         for name, order in orders.items():
             # random: (M, draws, n) orderings in one batched call, averaged over the draws
             acc = ablation.ablation_curve(ens.model, d.x_test, d.y_test, layer,
-                                          order.to(ens.device), vals)
+                                          order.to(ens.device), vals, ks=ks)
             if order.ndim == 3:
                 curves[DRAWS] = acc.cpu().numpy().astype(np.float64)
                 acc = acc.mean(dim=1)
             curves[name] = acc.cpu().numpy().astype(np.float64)
+        curves[SECONDS] = np.float64(time.perf_counter() - start)
         return curves, {"layer": layer, "value": value}
 
     names = ordering_names()
-    path = ens.result_path("layer", layer=layer, value=value, orderings=names, draws_kept=True)
+    grid = {} if ks is None else {"ks": ks}
+    path = ens.result_path("layer", layer=layer, value=value, orderings=names, draws_kept=True,
+                           **grid)
     arrays, _ = cache.memoize_arrays(path, compute)
     return arrays
 

@@ -195,6 +195,9 @@ class Profile:
     limit_val: int | None = None
     limit_test: int | None = None
     random_draws: int = 5  # random orderings per seed for the random-ablation baseline
+    # the grid on which wide layers' ablation curves are read (nbutils.ablation.k_grid): every
+    # k in the first and last ``dense`` neurons, every ``step``-th in between
+    ablation_grid: tuple[int, int] = (50, 10)
     description: str = ""
     configs: tuple[tuple[str, str, str], ...] = field(default=())
 
@@ -213,7 +216,7 @@ def _seeds(mnist: int, cifar: int) -> dict[str, int]:
 
 PROFILE_REGISTRY: dict[str, Profile] = {
     "ci": Profile("ci", _seeds(3, 2), epochs=1, limit_train=2048, limit_val=1000,
-                  limit_test=1000, random_draws=2,
+                  limit_test=1000, random_draws=2, ablation_grid=(5, 100),
                   description="a smoke test: 3 seeds (2 for CIFAR-10), 2048 training images, "
                               "1000 validation and 1000 test images, one epoch"),
     "quick": Profile("quick", _seeds(8, 2), random_draws=5,

@@ -81,6 +81,11 @@ def _int_range(low: int, high: int, what: str) -> Callable[[str, Any], int]:
     return validate
 
 
+def _optional(validate: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """``validate``, or None (the default) as it is."""
+    return lambda name, value: None if value is None else validate(name, value)
+
+
 def _folder(name: str, value: Any) -> str:
     if not isinstance(value, str) or not Path(value).is_dir():
         raise _fail(name, value, "the path of an existing folder (a str)")
@@ -102,6 +107,11 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "k": _int_list(0, "a non-negative integer or a list of them"),
     "chapters_dir": _folder,
     "finetune_epochs": _int_range(1, 10, "epochs of fine-tuning after pruning"),
+    "k_dense": _optional(_int_range(1, 500, "the number of neurons at each end of a wide layer "
+                                            "where the ablation grid takes every k; None: the "
+                                            "profile's")),
+    "k_step": _optional(_int_range(1, 100, "the ablation grid's step between its dense ends; "
+                                           "None: the profile's")),
 }
 
 

@@ -211,7 +211,8 @@ def _check_curve_dict(curves, orderings, argname: str) -> tuple[list[str], int]:
 def ablation_panel(ax: Axes, curves: Mapping[str, np.ndarray],
                    orderings: Sequence[str] | None = None, *, title: str | None = None,
                    mark_k: int | None = None, legend: bool | str = True,
-                   show_std: bool = True, fontsize: float = 9) -> Axes:
+                   show_std: bool = True, fontsize: float = 9,
+                   ks: Sequence[int] | None = None) -> Axes:
     """Figs. 2-5: test accuracy (%) against the number of neurons ablated.
 
     ``curves`` maps ordering names (``"mi-low"``, ..., ``"random"``) to accuracies ``(M, K+1)``
@@ -234,6 +235,8 @@ def ablation_panel(ax: Axes, curves: Mapping[str, np.ndarray],
         show_std: draw the band of ± one (population) standard deviation over seeds; default
             ``True``.
         fontsize: base font size in points; default 9.
+        ks: the number of ablated neurons of each column (a grid, strictly increasing); default
+            ``None``: column ``k`` is ``k``. The curves are drawn through the grid points.
 
     Returns:
         ``ax``.
@@ -241,12 +244,19 @@ def ablation_panel(ax: Axes, curves: Mapping[str, np.ndarray],
     Raises:
         ValueError: ``ax`` not an Axes; ``curves`` empty or not a dict; ``orderings`` not keys
             of ``curves`` or not ordering names; a curve not ``(M, K+1)`` with one ``K``, not
-            finite or outside [0, 1]; ``mark_k`` outside ``0..K``.
+            finite or outside [0, 1]; ``ks`` not one strictly increasing value per column;
+            ``mark_k`` outside ``0..K``.
     """
     if not isinstance(ax, Axes):
         raise ValueError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     names, width = _check_curve_dict(curves, orderings, "curves")
-    k = np.arange(width)
+    if ks is None:
+        k = np.arange(width)
+    else:
+        k = np.asarray(ks)
+        if k.shape != (width,) or np.any(np.diff(k) <= 0):
+            raise ValueError(f"ks must be {width} strictly increasing numbers of ablated neurons "
+                             f"(one per column), got {len(k)}")
     for name in names:
         mean, std = mean_std(curves[name])
         style = ordering_style(name)
@@ -255,10 +265,10 @@ def ablation_panel(ax: Axes, curves: Mapping[str, np.ndarray],
             ax.fill_between(k, 100 * (mean - std), 100 * (mean + std), color=style["color"],
                             alpha=0.12, linewidth=0)
     if mark_k is not None:
-        if not 0 <= mark_k < width:
-            raise ValueError(f"mark_k={mark_k!r} is outside 0..{width - 1}")
+        if not k[0] <= mark_k <= k[-1]:
+            raise ValueError(f"mark_k={mark_k!r} is outside {k[0]}..{k[-1]}")
         ax.axvline(mark_k, color="0.5", linestyle=":", linewidth=1.0)
-    ax.set_xlim(0, width - 1)
+    ax.set_xlim(k[0], k[-1])
     ax.set_ylim(0, 100)
     ax.set_xlabel("number of neurons ablated", fontsize=fontsize)
     ax.set_ylabel("test accuracy (%)", fontsize=fontsize)

@@ -227,6 +227,36 @@ def not_worse_verdict(gap: Gap, alpha: float = ALPHA, small: float = SMALL_GAP) 
     return "not reproduced" if gap.p < alpha else "partly"
 
 
+# --- counts (chapter 7, claims F1b and F5a-F5g), fixed before the CIFAR-10 runs were read
+ABOUT_FACTOR = 1.5    # "about N" neurons: a count within N / 1.5 .. 1.5 N
+MANY_SHARE = 25.0     # percent: "many" neurons means at least this share of them
+LINEAR_R2 = 0.95      # a mean curve is "almost linear" if a straight line has R² at least this
+EARLY_SHARE = 0.05    # "at once": after ablating this share of a layer (25 of 500 neurons)
+
+
+def about_verdict(ours: float, paper: float, factor: float = ABOUT_FACTOR) -> str:
+    """A count the paper gives as "about N": *reproduced* if ours lies within ``N / factor ..
+    N * factor``, *partly* within ``N / factor² .. N * factor²``, else (or NaN: never reached)
+    *not reproduced*."""
+    if not np.isfinite(ours):
+        return "not reproduced"
+    ratio = ours / paper
+    if 1 / factor <= ratio <= factor:
+        return "reproduced"
+    return "partly" if 1 / factor**2 <= ratio <= factor**2 else "not reproduced"
+
+
+def is_many(share: float) -> bool:
+    """"Many" neurons: a share (percent) of at least :data:`MANY_SHARE`."""
+    return bool(share >= MANY_SHARE)
+
+
+def is_almost_linear(r2: float) -> bool:
+    """A curve is "almost linear" if the R² of its least-squares line
+    (:func:`nbutils.counts.linearity`) is at least :data:`LINEAR_R2`."""
+    return bool(r2 >= LINEAR_R2)
+
+
 # --- words for sizes and shares
 
 def is_most(share: float) -> bool:
@@ -300,15 +330,17 @@ def gap_reasons(named_gaps: dict[str, Gap], verdict_of: Callable[[Gap], str],
 SCALE_PREFIXES = ("ci profile:", "quick profile:", "at the paper's scale")  # of scale_note's text
 
 
-def scale_note(profile: str, seed_counts: Iterable[int], p_floor: float | None = None) -> str:
-    """How a run differs in scale from the paper, for the "why they differ" column."""
+def scale_note(profile: str, seed_counts: Iterable[int], p_floor: float | None = None,
+               paper_seeds: int = 50) -> str:
+    """How a run differs in scale from the paper, for the "why they differ" column
+    (``paper_seeds``: the paper's number, 50, or 35 for CIFAR-10)."""
     seeds = " or ".join(str(n) for n in sorted(set(seed_counts)))
     floor = "" if p_floor is None else f" (p cannot fall below {format_p(p_floor)})"
     ci = get_profile("ci")
     return {"ci": f"ci profile: {seeds} seeds{floor}, {ci.epochs} training epoch(s) on "
                   f"{ci.limit_train} images, {ci.limit_val} validation and {ci.limit_test} test "
                   "images",
-            "quick": f"quick profile: {seeds} seeds instead of 50 (less power)",
+            "quick": f"quick profile: {seeds} seeds instead of {paper_seeds} (less power)",
             "paper": "at the paper's scale (remaining differences: our number of epochs, "
                      "chosen by validation within the paper's 8-30, and training details the "
                      "paper does not state)"}[profile]

@@ -7,6 +7,8 @@ NBUTILS_DATA (a folder built by shared/data/prepare.sh).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -284,3 +286,56 @@ def test_interrupted_training_writes_nothing_and_keeps_the_cache(cache_dir, monk
     after = {p: p.read_bytes() for p in cache_dir.rglob("*") if p.is_file()}
     assert after == before
     assert not other.weights_path.exists()
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_curves_on_a_grid_are_the_full_curves_at_the_grid_points(cache_dir):
+    """A wide layer's curves read on a grid (chapter 7) are exact: the columns of the full
+    curves at those k. The grid is part of the cache key; the full range is the same entry as
+    no grid; the compute time is stored with the curves."""
+    exp = tiny()
+    full = analysis.layer_curves(exp, 0)
+    grid = analysis.layer_grid(exp, 0, dense=10, step=20, extra=[25, 500])
+    assert grid == [*range(11), 20, 25, 40, 60, 80, *range(90, 101)]   # 500 > width: left out
+    on_grid = analysis.layer_curves(exp, 0, ks=grid)
+    for name, c in on_grid.items():
+        np.testing.assert_array_equal(c, full[name][:, grid])
+    draws = analysis.layer_random_draws(exp, 0, ks=grid)
+    assert draws.shape == (len(exp.seeds), exp.profile.random_draws, len(grid))
+    assert np.isfinite(analysis.layer_seconds(exp, 0, ks=grid))
+    entries = sorted((cache.results_dir() / exp.name).glob("layer-*.npz"))
+    assert len(entries) == 2
+    again = analysis.layer_curves(exp, 0, ks=list(range(101)))   # the full range: no new entry
+    np.testing.assert_array_equal(again["mi-low"], full["mi-low"])
+    assert sorted((cache.results_dir() / exp.name).glob("layer-*.npz")) == entries
+    # the profile's grid: every k for a layer of at most 2 * 50 neurons
+    assert analysis.layer_grid(exp, 1) == list(range(101))
+
+
+@pytest.mark.parametrize("ks, message", [
+    ([0, 10, 101], r"ks must lie within 0\.\.100"),
+    ([0, 20, 10], "ks must be strictly increasing"),
+    ([-1, 5], r"ks must lie within 0\.\.100"),
+    ([0, 1.5], "ks must be a list of integers"),
+])
+def test_a_bad_grid_is_refused_and_changes_nothing_cached(cache_dir, ks, message):
+    exp = tiny()
+    analysis.layer_curves(exp, 0)
+    before = snapshot(cache_dir)
+    with pytest.raises(ValueError, match=message):
+        analysis.layer_curves(exp, 0, ks=ks)
+    assert snapshot(cache_dir) == before
+
+
+def test_a_layer_the_network_does_not_have_is_refused(cache_dir):
+    exp = tiny()
+    before = snapshot(cache_dir)
+    for call in (lambda: analysis.layer_curves(exp, 2, ks=[0, 1]),
+                 lambda: analysis.layer_grid(exp, 2), lambda: analysis.layer_curves(exp, -1)):
+        with pytest.raises(ValueError, match="layer"):
+            call()
+    assert snapshot(cache_dir) == before

@@ -234,3 +234,26 @@ def test_online_mode_uses_filled_cache(real_root: Path, monkeypatch: pytest.Monk
     assert data.load_dataset("mnist", limit_val=100).fingerprint == offline.fingerprint
     assert sorted(p.name for p in (cache / "MNIST" / "raw").iterdir()) == sorted(
         Path(rel).name for rel in data.expected_files("mnist"))
+
+
+def test_corrupt_cifar_file_stops_a_chapter_without_touching_the_cache(
+        real_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Chapter 7's networks with one CIFAR-10 batch corrupted: one error naming the file, and
+    the cache (weights and results) is left as it was."""
+    from nbutils.experiment import TrainedEnsemble
+
+    link_copy(real_root, tmp_path / "data", "cifar10")
+    rel = "cifar-10-batches-py/test_batch"
+    content = bytearray(replace_with_copy(tmp_path / "data" / rel))
+    content[-5] ^= 1
+    (tmp_path / "data" / rel).write_bytes(content)
+    cache = tmp_path / "cache"
+    (cache / "results" / "earlier").mkdir(parents=True)
+    (cache / "results" / "earlier" / "layer-0.npz").write_bytes(b"results of an earlier run")
+    before = {p: p.read_bytes() for p in cache.rglob("*") if p.is_file()}
+    monkeypatch.setenv("NBUTILS_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("NBUTILS_CACHE", str(cache))
+    data.clear_memo()   # the real CIFAR-10 may be loaded already in this process
+    with pytest.raises(data.DataCorruptError, match=rel):
+        TrainedEnsemble("cifar10_funnel", "relu", "l2", profile="ci", device="cpu").summary()
+    assert {p: p.read_bytes() for p in cache.rglob("*") if p.is_file()} == before

@@ -46,6 +46,10 @@ def test_auto_device_resolves_to_what_is_here():
     ("finetune_epochs", 2.5, "an integer from 1 to 10"),
     ("finetune_epochs", "2", "an integer from 1 to 10"),
     ("finetune_epochs", 11, "an integer from 1 to 10"),
+    ("k_dense", 0, "an integer from 1 to 500"),
+    ("k_dense", "50", "an integer from 1 to 500"),
+    ("k_step", 101, "an integer from 1 to 100"),
+    ("k_step", -10, "an integer from 1 to 100"),
 ])
 def test_bad_value_names_parameter_value_and_allowed(name, value, allowed):
     with pytest.raises(ParameterError) as err:
@@ -60,6 +64,11 @@ def test_bad_value_names_parameter_value_and_allowed(name, value, allowed):
 def test_unavailable_device_names_parameter(device):
     with pytest.raises(ParameterError, match=r"parameter 'device'.*(cpu|CUDA|cuda)"):
         check_parameters(device=device)
+
+
+def test_grid_parameters_default_to_the_profile():
+    assert check_parameters(k_dense=None, k_step=None).k_dense is None
+    assert check_parameters(k_dense=20, k_step=5).k_step == 5
 
 
 def test_unknown_parameter_lists_the_known_ones():

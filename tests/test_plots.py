@@ -167,6 +167,22 @@ def test_ablation_panel_rejects_mark_outside_curve():
         plots.ablation_panel(ax, fake_curves(n=10), mark_k=11)
 
 
+def test_ablation_panel_on_a_grid():
+    """Curves read on a grid of k (chapter 7) are drawn at their k, not at their column."""
+    ks = [0, 1, 2, 50, 98, 99, 100]
+    curves = {name: c[:, ks] for name, c in fake_curves().items()}
+    fig, ax = plt.subplots()
+    plots.ablation_panel(ax, curves, ks=ks, mark_k=50)
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), ks)
+    assert ax.get_xlim() == (0, 100)
+    with pytest.raises(ValueError, match="ks must be 7 strictly increasing"):
+        plots.ablation_panel(ax, curves, ks=ks[::-1])
+    with pytest.raises(ValueError, match="ks must be 7"):
+        plots.ablation_panel(ax, curves, ks=ks[:-1])
+    with pytest.raises(ValueError, match="mark_k"):
+        plots.ablation_panel(ax, curves, ks=ks, mark_k=101)
+
+
 @pytest.mark.parametrize("layout", [None, "constrained"])
 def test_figure_legend_collects_lines(layout):
     fig, axes = plt.subplots(1, 2, layout=layout)

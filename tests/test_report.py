@@ -265,6 +265,10 @@ QUOTED = {
     "AGREE_TOL": lambda v: f"${power_of_ten(v)}$",
     "P2_SHARE": lambda v: f"{100 * v:g} % of all hidden neurons",
     "P4_SHARE": lambda v: f"{100 * v:g} % of one layer removed",
+    "ABOUT_FACTOR": lambda v: f"a factor of {v:g} either way",
+    "MANY_SHARE": lambda v: f"at least {v:g} %",
+    "LINEAR_R2": lambda v: f"of at least {v:g}",
+    "EARLY_SHARE": lambda v: f"after {100 * v:g} % of the layer",
 }
 # every public function of nbutils.report is a rule, except the bookkeeping of claims tables
 BOOKKEEPING = {"verdict_class", "claims_table", "gap_reasons", "scale_note", "why", "explain",

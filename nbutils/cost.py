@@ -1,0 +1,65 @@
+"""What training and ablating a network costs, estimated before it is measured (chapter 7).
+
+A fully connected layer ``a -> b`` has ``a * b`` weights and ``b`` biases. Training costs about
+6 floating-point operations per parameter and image: 2 for the forward pass (a multiply and an
+add per weight) and 4 for the backward pass (the gradients with respect to the inputs and to
+the weights). Ablating ``k`` neurons of hidden layer ``l`` and reading the accuracy re-runs the
+layers above ``l``: about 2 operations per weight above it per test image and grid point.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .checks import index, positive_int
+from .config import ARCHITECTURES, Architecture, get_profile
+from .datasets import get_dataset
+
+# images in each designated training set (the paper holds out a share for validation)
+TRAINING_SET_SIZES = {"mnist": 60_000, "fashionmnist": 60_000, "cifar10": 50_000}
+
+
+def parameter_count(arch: str | Architecture) -> int:
+    """Weights and biases of the network ``input - hidden... - classes``."""
+    a = ARCHITECTURES[arch] if isinstance(arch, str) else arch
+    return sum(w_in * w_out + w_out for w_in, w_out in zip(a.widths, a.widths[1:]))
+
+
+def training_images(arch: str | Architecture, profile: str) -> int:
+    """Images one epoch trains on under ``profile``: the profile's limit, else the designated
+    training set minus the validation share."""
+    a = ARCHITECTURES[arch] if isinstance(arch, str) else arch
+    prof = get_profile(profile)
+    share = a.val_fraction if a.val_fraction is not None else get_dataset(a.dataset).val_fraction
+    full = round(TRAINING_SET_SIZES[a.dataset] * (1 - share))
+    return min(full, prof.limit_train) if prof.limit_train else full
+
+
+def training_flops(arch: str | Architecture, images: int, epochs: int) -> float:
+    """Floating-point operations to train one network for ``epochs`` epochs of ``images``
+    images: 6 per parameter and image."""
+    positive_int(images, "images")
+    positive_int(epochs, "epochs")
+    return 6.0 * parameter_count(arch) * images * epochs
+
+
+def ablation_flops(arch: str | Architecture, layer: int, ks: Sequence[int],
+                   test_images: int) -> float:
+    """Floating-point operations to read one ordering's curve of hidden ``layer`` (0-based) of
+    one network at the grid ``ks``: the layers above it re-run for every grid point (the
+    incremental engine's rank-one updates of the next layer are left out: they cost
+    ``n * test_images * next width`` once per ordering, not per grid point)."""
+    a = ARCHITECTURES[arch] if isinstance(arch, str) else arch
+    index(layer, len(a.hidden), "layer", "0 = the first hidden layer")
+    positive_int(test_images, "test_images")
+    above = a.widths[layer + 2:]   # widths from the layer that ``layer`` feeds on
+    weights = sum(w_in * w_out for w_in, w_out in zip(above, above[1:]))
+    return 2.0 * weights * test_images * len(ks)
+
+
+TEST_SET_SIZE = 10_000  # MNIST, FashionMNIST and CIFAR-10 alike
+
+
+def test_images(profile: str) -> int:
+    """Test images a chapter's curves are evaluated on under ``profile``."""
+    limit = get_profile(profile).limit_test
+    return min(TEST_SET_SIZE, limit) if limit else TEST_SET_SIZE

@@ -1,0 +1,35 @@
+"""The cost estimates of chapter 7 (nbutils.cost)."""
+import pytest
+
+from nbutils import cost
+from nbutils.ablation import k_grid
+
+
+def test_parameter_counts_of_the_papers_networks():
+    assert cost.parameter_count("mnist") == 784 * 100 + 100 + 100 * 100 + 100 + 100 * 10 + 10
+    # Funnel CIFAR-10: 3072-1000-750-500-250-10
+    assert cost.parameter_count("cifar10_funnel") == (3072 * 1000 + 1000 + 1000 * 750 + 750
+                                                      + 750 * 500 + 500 + 500 * 250 + 250
+                                                      + 250 * 10 + 10)
+
+
+def test_training_images_follow_the_split_and_the_profile():
+    assert cost.training_images("cifar10", "quick") == 40_000      # 80 % of 50 000
+    assert cost.training_images("mnist", "paper") == 48_000
+    assert cost.training_images("pruning", "quick") == 50_000      # the note's 50k / 10k split
+    assert cost.training_images("cifar10", "ci") == 2048
+    assert cost.test_images("ci") == 1000 and cost.test_images("quick") == 10_000
+
+
+def test_flops_estimates():
+    p = cost.parameter_count("cifar10_funnel")
+    assert cost.training_flops("cifar10_funnel", 40_000, 2) == 6 * p * 40_000 * 2
+    # layer 1 of the Funnel net: ablating it re-runs 750-500-250-10 for every grid point
+    grid = k_grid(1000)
+    assert cost.ablation_flops("cifar10_funnel", 0, grid, 100) == \
+        2 * (750 * 500 + 500 * 250 + 250 * 10) * 100 * len(grid)
+    assert cost.ablation_flops("cifar10_funnel", 3, [0, 1], 100) == 0   # the output layer only
+    with pytest.raises(ValueError, match="layer"):
+        cost.ablation_flops("cifar10_funnel", 4, [0], 100)
+    with pytest.raises(ValueError, match="epochs"):
+        cost.training_flops("mnist", 10, 0)
