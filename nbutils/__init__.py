@@ -20,6 +20,8 @@ Modules, one job each (CONTRIBUTING.md says where each kind of change goes):
 - ``stats``        mean gaps, Wilcoxon and Kolmogorov-Smirnov p-values
 - ``counts``       numbers of neurons read off measures and curves (active, to strip, to keep)
 - ``cost``         parameter counts and FLOP estimates of training and ablation
+- ``importance``   neuron-importance scores beyond the paper's measures (class selectivity,
+                   output statistics, weight norms, Taylor, single-neuron drop), one registry
 - ``report``       claims tables and the verdict rules behind them
 - ``plots``        the paper's figures
 - ``params``       validation of the chapters' papermill parameters

@@ -1,10 +1,13 @@
 """What training and ablating a network costs, estimated before it is measured (chapter 7).
 
-A fully connected layer ``a -> b`` has ``a * b`` weights and ``b`` biases. Training costs about
-6 floating-point operations per parameter and image: 2 for the forward pass (a multiply and an
-add per weight) and 4 for the backward pass (the gradients with respect to the inputs and to
-the weights). Ablating ``k`` neurons of hidden layer ``l`` and reading the accuracy re-runs the
-layers above ``l``: about 2 operations per weight above it per test image and grid point.
+A fully connected layer ``a -> b`` has ``a * b`` weights and ``b`` biases
+(:func:`nbutils.ensemble.param_count`). Training costs 6 floating-point operations per weight
+and image, 2 for the forward pass (a multiply and an add) and 4 for the backward pass (the
+gradients with respect to the inputs and to the weights), except in the first layer, which needs
+no gradient with respect to the input (:func:`nbutils.ensemble.train_flops_per_sample`, the
+model FLOPs of the training benchmark). Ablating ``k`` neurons of hidden layer ``l`` and
+reading the accuracy re-runs the layers above the next one: 2 operations per weight there, per
+test image and grid point.
 """
 from __future__ import annotations
 
@@ -13,21 +16,25 @@ from collections.abc import Sequence
 from .checks import index, positive_int
 from .config import ARCHITECTURES, Architecture, get_profile
 from .datasets import get_dataset
+from .ensemble import param_count, train_flops_per_sample
 
 # images in each designated training set (the paper holds out a share for validation)
 TRAINING_SET_SIZES = {"mnist": 60_000, "fashionmnist": 60_000, "cifar10": 50_000}
 
 
+def _arch(arch: str | Architecture) -> Architecture:
+    return ARCHITECTURES[arch] if isinstance(arch, str) else arch
+
+
 def parameter_count(arch: str | Architecture) -> int:
     """Weights and biases of the network ``input - hidden... - classes``."""
-    a = ARCHITECTURES[arch] if isinstance(arch, str) else arch
-    return sum(w_in * w_out + w_out for w_in, w_out in zip(a.widths, a.widths[1:]))
+    return param_count(_arch(arch).widths)
 
 
 def training_images(arch: str | Architecture, profile: str) -> int:
     """Images one epoch trains on under ``profile``: the profile's limit, else the designated
     training set minus the validation share."""
-    a = ARCHITECTURES[arch] if isinstance(arch, str) else arch
+    a = _arch(arch)
     prof = get_profile(profile)
     share = a.val_fraction if a.val_fraction is not None else get_dataset(a.dataset).val_fraction
     full = round(TRAINING_SET_SIZES[a.dataset] * (1 - share))
@@ -36,10 +43,10 @@ def training_images(arch: str | Architecture, profile: str) -> int:
 
 def training_flops(arch: str | Architecture, images: int, epochs: int) -> float:
     """Floating-point operations to train one network for ``epochs`` epochs of ``images``
-    images: 6 per parameter and image."""
+    images (:func:`nbutils.ensemble.train_flops_per_sample` per image)."""
     positive_int(images, "images")
     positive_int(epochs, "epochs")
-    return 6.0 * parameter_count(arch) * images * epochs
+    return train_flops_per_sample(_arch(arch).widths) * images * epochs
 
 
 def ablation_flops(arch: str | Architecture, layer: int, ks: Sequence[int],
@@ -48,7 +55,7 @@ def ablation_flops(arch: str | Architecture, layer: int, ks: Sequence[int],
     one network at the grid ``ks``: the layers above it re-run for every grid point (the
     incremental engine's rank-one updates of the next layer are left out: they cost
     ``n * test_images * next width`` once per ordering, not per grid point)."""
-    a = ARCHITECTURES[arch] if isinstance(arch, str) else arch
+    a = _arch(arch)
     index(layer, len(a.hidden), "layer", "0 = the first hidden layer")
     positive_int(test_images, "test_images")
     above = a.widths[layer + 2:]   # widths from the layer that ``layer`` feeds on

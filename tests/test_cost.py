@@ -22,8 +22,10 @@ def test_training_images_follow_the_split_and_the_profile():
 
 
 def test_flops_estimates():
-    p = cost.parameter_count("cifar10_funnel")
-    assert cost.training_flops("cifar10_funnel", 40_000, 2) == 6 * p * 40_000 * 2
+    # 2 + 4 per weight and image, 2 + 2 in the first layer (no gradient for the input)
+    weights = [3072 * 1000, 1000 * 750, 750 * 500, 500 * 250, 250 * 10]
+    per_image = 4 * weights[0] + 6 * sum(weights[1:])
+    assert cost.training_flops("cifar10_funnel", 40_000, 2) == per_image * 40_000 * 2
     # layer 1 of the Funnel net: ablating it re-runs 750-500-250-10 for every grid point
     grid = k_grid(1000)
     assert cost.ablation_flops("cifar10_funnel", 0, grid, 100) == \

@@ -1,0 +1,193 @@
+"""Neuron-importance scores beyond the paper's information measures, for layer-wise cumulative
+ablation ordered by each of them (the book's chapter beyond the paper).
+
+Every score maps one hidden layer of a trained ensemble to a value per member and neuron,
+``(M, n)``, larger meaning "more important" by that score's own logic. The registry
+:data:`SCORES` holds the paper's three measures (Eqs. 3-5, one-bit quantization) next to the
+field's usual scores:
+
+- ``selectivity``: the class selectivity index of Morcos et al. (2018),
+  ``(mu_max - mu_rest) / (mu_max + mu_rest)`` with ``mu_max`` the largest class-conditional mean
+  output and ``mu_rest`` the mean of the other classes' means (0 where both are 0);
+- ``mean`` and ``variance`` of the output on the validation set;
+- ``w_in`` and ``w_out``: the Euclidean norms of a neuron's incoming and outgoing weights (He et
+  al. 2014 rank neurons by the outgoing one);
+- ``taylor``: the first-order Taylor score of Molchanov et al. (2017), the validation mean of
+  ``|t_j(x) * dL/dt_j(x)|`` with ``L`` the cross-entropy of sample ``x``;
+- ``oracle``: the validation accuracy lost (points) when the neuron alone is ablated to zero.
+
+Adding a score is one :class:`Score` entry (plus a test against a plain implementation). All of
+them are computed in float64 on the validation set, never on the test set that ablation curves
+are read on. Scores see the layer through :class:`LayerView`, which computes the outputs, the
+gradients and the single-neuron drops once and only when a score asks for them.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import checks
+from .ensemble import EnsembleMLP
+from .measures import MEASURES, neuron_measures
+
+
+class LayerView:
+    """Hidden layer ``layer`` (0-based) of ``model`` seen on inputs ``x`` with labels ``y``
+    (the validation set), in float64 and eval mode. Everything is computed on first use."""
+
+    def __init__(self, model: EnsembleMLP, x: Tensor, y: Tensor, layer: int,
+                 n_classes: int | None = None, chunk: int = 4096):
+        checks.index(layer, model.n_hidden, "layer", "0 = the first hidden layer")
+        self.model = copy.deepcopy(model).double().eval()   # the caller's model is left as is
+        self.x = checks.tensor(x, "x", ndim=2, kind="float", shape="(N, d)").double()
+        self.y = torch.as_tensor(y)
+        if self.y.shape != (self.x.shape[0],):
+            raise ValueError(f"y must hold one label per row of x ({self.x.shape[0]}), got shape "
+                             f"{tuple(self.y.shape)}")
+        self.layer = layer
+        self.n_classes = int(n_classes if n_classes is not None else model.widths[-1])
+        self.chunk = checks.positive_int(chunk, "chunk")
+
+    def _inputs(self, start: int) -> Tensor:
+        """Outputs of the layer below ``layer`` for samples ``start..start+chunk``."""
+        with torch.no_grad():
+            h = self.x[start:start + self.chunk]
+            for l in range(self.layer):
+                h = self.model.hidden_output(self.model.affine(h, l), l)
+        return h
+
+    def _rest(self, t: Tensor) -> Tensor:
+        """Logits ``(M, B, C)`` from the layer's outputs ``t`` ``(M, B, n)``."""
+        h = t
+        for l in range(self.layer + 1, self.model.n_hidden):
+            h = self.model.hidden_output(self.model.affine(h, l), l)
+        return self.model.affine(h, self.model.n_hidden)
+
+    def _outputs(self, start: int) -> Tensor:
+        return self.model.hidden_output(self.model.affine(self._inputs(start), self.layer),
+                                        self.layer)
+
+    @cached_property
+    def outputs(self) -> Tensor:
+        """The layer's outputs ``(M, N, n)``."""
+        with torch.no_grad():
+            return torch.cat([self._outputs(s) for s in range(0, len(self.x), self.chunk)], 1)
+
+    @cached_property
+    def gradients(self) -> Tensor:
+        """``dL/dt`` ``(M, N, n)``: the gradient of each sample's own cross-entropy with respect
+        to the layer's outputs (eval mode: no Dropout, batch norm with running statistics)."""
+        parts = []
+        for start in range(0, len(self.x), self.chunk):
+            with torch.no_grad():
+                t = self._outputs(start)
+            t.requires_grad_(True)
+            logits = self._rest(t)
+            y = self.y[start:start + self.chunk]
+            loss = F.cross_entropy(logits.flatten(0, 1), y.repeat(logits.shape[0]),
+                                   reduction="sum")
+            (grad,) = torch.autograd.grad(loss, t)
+            parts.append(grad)
+        return torch.cat(parts, 1)
+
+    @cached_property
+    def single_drops(self) -> Tensor:
+        """Accuracy lost (percentage points) ``(M, n)`` when each neuron alone outputs zero."""
+        t = self.outputs
+        with torch.no_grad():
+            intact = (self._rest(t).argmax(-1) == self.y).double().mean(1)
+            drops = torch.empty(t.shape[0], t.shape[2], dtype=torch.float64)
+            ablated = t.clone()
+            for j in range(t.shape[2]):
+                ablated[:, :, j] = 0
+                acc = (self._rest(ablated).argmax(-1) == self.y).double().mean(1)
+                ablated[:, :, j] = t[:, :, j]
+                drops[:, j] = 100.0 * (intact - acc)
+        return drops
+
+    @property
+    def weights_in(self) -> Tensor:
+        """Incoming weights ``(M, n_prev, n)``."""
+        return self.model.weights[self.layer].detach()
+
+    @property
+    def weights_out(self) -> Tensor:
+        """Outgoing weights ``(M, n, n_next)``."""
+        return self.model.weights[self.layer + 1].detach()
+
+    def information(self, measure: str) -> Tensor:
+        """One of the paper's measures (one-bit quantization), ``(M, n)`` in bits."""
+        return self._measures[measure]
+
+    @cached_property
+    def _measures(self):
+        return neuron_measures(self.outputs, self.y, self.model.activation,
+                               n_classes=self.n_classes)
+
+
+def class_selectivity(outputs: Tensor, labels: Tensor, n_classes: int) -> Tensor:
+    """Morcos et al.'s class selectivity index ``(M, n)`` of outputs ``(M, N, n)``: classes
+    absent from ``labels`` are left out; 0 where the largest and the other means are both 0."""
+    present = [c for c in range(n_classes) if bool((labels == c).any())]
+    if len(present) < 2:
+        raise ValueError("class selectivity needs at least two classes among the labels")
+    means = torch.stack([outputs[:, labels == c].mean(1) for c in present], -1)   # (M, n, C)
+    top = means.max(-1).values
+    rest = (means.sum(-1) - top) / (len(present) - 1)
+    denom = top + rest
+    return torch.where(denom.abs() > 0, (top - rest) / denom.where(denom.abs() > 0, 1.0),
+                       torch.zeros_like(top))
+
+
+@dataclass(frozen=True)
+class Score:
+    """One neuron-importance score: its function of a :class:`LayerView` returning ``(M, n)``
+    and how the book shows it."""
+
+    name: str
+    fn: Callable[[LayerView], Tensor]
+    label: str
+    color: str
+    source: str     # where it comes from
+
+
+def _information(name: str) -> Callable[[LayerView], Tensor]:
+    return lambda view: view.information(name)
+
+
+SCORES: dict[str, Score] = {
+    s.name: s for s in (
+        *(Score(m.name, _information(m.name), m.label, m.color, f"the paper, {m.equation}")
+          for m in MEASURES.values()),
+        Score("selectivity", lambda v: class_selectivity(v.outputs, v.y, v.n_classes),
+              "Class selectivity", "tab:purple", "Morcos et al. (2018)"),
+        Score("mean", lambda v: v.outputs.mean(1), "Mean output", "tab:brown",
+              "validation mean"),
+        Score("variance", lambda v: v.outputs.var(1, unbiased=False), "Output variance",
+              "tab:pink", "validation variance"),
+        Score("w_in", lambda v: v.weights_in.norm(dim=1), "Incoming weight norm", "tab:olive",
+              "L2 norm of the incoming weights"),
+        Score("w_out", lambda v: v.weights_out.norm(dim=2), "Outgoing weight norm", "tab:cyan",
+              "He et al. (2014)"),
+        Score("taylor", lambda v: (v.outputs * v.gradients).abs().mean(1), "Taylor score",
+              "tab:orange", "Molchanov et al. (2017)"),
+        Score("oracle", lambda v: v.single_drops, "Single-neuron drop", "black",
+              "accuracy lost when the neuron alone is ablated"),
+    )
+}
+
+
+def importance_scores(model: EnsembleMLP, x: Tensor, y: Tensor, layer: int,
+                      names: list[str] | None = None, n_classes: int | None = None
+                      ) -> dict[str, Tensor]:
+    """Every score of ``names`` (default: all of :data:`SCORES`) for hidden ``layer`` of
+    ``model`` on the validation inputs ``x`` and labels ``y``: name -> ``(M, n)`` float64."""
+    names = list(SCORES) if names is None else [checks.choice(n, SCORES, "names") for n in names]
+    view = LayerView(model, x, y, layer, n_classes)
+    return {name: SCORES[name].fn(view).detach().double() for name in names}
