@@ -186,8 +186,22 @@ SCORES: dict[str, Score] = {
 def importance_scores(model: EnsembleMLP, x: Tensor, y: Tensor, layer: int,
                       names: list[str] | None = None, n_classes: int | None = None
                       ) -> dict[str, Tensor]:
-    """Every score of ``names`` (default: all of :data:`SCORES`) for hidden ``layer`` of
-    ``model`` on the validation inputs ``x`` and labels ``y``: name -> ``(M, n)`` float64."""
+    """Neuron-importance scores of one hidden layer, on the validation set.
+
+    Args:
+        model: the trained ensemble of ``M`` members (left unchanged: a float64 copy is used).
+        x: validation inputs ``(N, d)``.
+        y: validation labels ``(N,)``.
+        layer: the hidden layer, 0-based.
+        names: scores of :data:`SCORES` to compute; default ``None``: all of them.
+        n_classes: C; default: the model's number of outputs.
+
+    Returns:
+        Score name -> ``(M, n)`` float64 tensor (larger: more important by that score).
+
+    Raises:
+        ValueError: an unknown score name, ``layer`` out of range, or ``y`` of the wrong length.
+    """
     names = list(SCORES) if names is None else [checks.choice(n, SCORES, "names") for n in names]
     view = LayerView(model, x, y, layer, n_classes)
     return {name: SCORES[name].fn(view).detach().double() for name in names}
