@@ -4,7 +4,13 @@
   (Eqs. 2-5);
 - :func:`layer_curves`: layer-wise cumulative ablation (Sec. V-C), on every k or on a grid
   (:func:`layer_grid`, for layers of more than 100 neurons);
-- :func:`whole_network_curves`: whole-network cumulative ablation (Sec. V-B).
+- :func:`whole_network_curves`: whole-network cumulative ablation (Sec. V-B);
+- :func:`quantizer_curves`: layer-wise ablation ordered by the measures of a finer quantizer
+  (claim S5);
+- :func:`member_model`: one member of the ensemble (its weights are a small result, so a chapter
+  that inspects one network runs without the ensemble's weights);
+- :func:`scores` and :func:`score_curves`: the neuron-importance scores of
+  :mod:`nbutils.importance` and layer-wise ablation ordered by each (chapter 10).
 
 Each result is stored under a key of everything that determines it (the ensemble's key, the
 parameters, the set of measures and orderings), so a chapter whose results were computed
@@ -20,10 +26,11 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from . import ablation, cache, checks
+from . import ablation, cache, checks, importance
+from .ensemble import EnsembleMLP
 from .experiment import TrainedEnsemble
 from .measures import MEASURES, neuron_measures
-from .orderings import RANDOM, measure_orders, ordering_names, random_orders
+from .orderings import RANDOM, measure_orders, order_by, ordering_names, random_orders
 from .train import derive_seed
 
 MeasuresPerLayer = list[dict[str, np.ndarray]]
@@ -198,6 +205,124 @@ def whole_network_curves(ens: TrainedEnsemble, value: str = "zero"
     path = ens.result_path("whole", value=value, orderings=names)
     arrays, _ = cache.memoize_arrays(path, compute)
     return ({n: arrays[n] for n in names}, {n: arrays[f"layer_of_{n}"] for n in names})
+
+
+def quantizer_curves(ens: TrainedEnsemble, layer: int, scheme: str, n_bins: int,
+                     ks: list[int] | None = None) -> dict[str, np.ndarray]:
+    """Layer-wise ablation to zero (Sec. V-C) ordered by the measures of another quantizer
+    (claim S5).
+
+    Args:
+        ens: the trained ensemble.
+        layer: the hidden layer, 0-based.
+        scheme: the quantizer (:func:`nbutils.measures.quantize`) whose measures
+            (:func:`measures`) order the neurons, e.g. ``"quantile"``.
+        n_bins: its number of bins.
+        ks: the numbers of ablated neurons to read (``None``: every k = 0..n).
+
+    Returns:
+        Test accuracy ``(M, len(ks))`` for every low- and high-first ordering (``"mi-low"``,
+        ...); no random baseline (:func:`layer_curves` has it).
+    """
+    hidden = ens.config.architecture.hidden
+    checks.index(layer, len(hidden), "layer", "0 = the paper's first hidden layer")
+    if ks is not None:
+        ks = ablation.check_k_grid(ks, hidden[layer])
+
+    def compute():
+        orders = measure_orders({m: v for m, v in measures(ens, scheme, n_bins)[layer].items()
+                                 if m in MEASURES})
+        d = ens.data
+        return {name: ablation.ablation_curve(ens.model, d.x_test, d.y_test, layer,
+                                              order.to(ens.device), "zero", ks=ks)
+                .cpu().numpy().astype(np.float64) for name, order in orders.items()}, {}
+
+    grid = {} if ks is None else {"ks": ks}
+    path = ens.result_path("quantizer_layer", layer=layer, scheme=scheme, n_bins=n_bins,
+                           orderings=ordering_names(random=False), **grid)
+    arrays, _ = cache.memoize_arrays(path, compute)
+    return dict(arrays)
+
+
+def member_model(ens: TrainedEnsemble, member: int) -> EnsembleMLP:
+    """Member ``member`` (0-based; seed ``ens.seeds[member]``) as a one-member
+    :class:`~nbutils.ensemble.EnsembleMLP` on the ensemble's device, in eval mode. Its weights
+    are memoized as a result (a few hundred kB for the MNIST networks)."""
+    checks.index(member, len(ens.seeds), "member", "one per seed")
+
+    def compute():
+        return {name: t[member:member + 1].cpu().numpy()
+                for name, t in ens.model.state_dict().items()}, {"seed": ens.seeds[member]}
+
+    arrays, _ = cache.memoize_arrays(ens.result_path("member", member=member), compute)
+    c = ens.config
+    model = EnsembleMLP(c.architecture.widths, c.activation, 1, dropout=c.dropout,
+                        batch_norm=c.batch_norm)
+    model.load_state_dict({name: torch.from_numpy(a) for name, a in arrays.items()})
+    return model.to(ens.device).eval()
+
+
+def scores(ens: TrainedEnsemble, layer: int) -> dict[str, np.ndarray]:
+    """Every score of :data:`nbutils.importance.SCORES` for hidden ``layer`` (0-based),
+    ``(M, n)``, on the validation set, in the registry's order. The paper's three measures are
+    those of :func:`measures` (the values the paper's chapters order by), the others are
+    computed by :func:`nbutils.importance.importance_scores`."""
+    hidden = ens.config.architecture.hidden
+    checks.index(layer, len(hidden), "layer", "0 = the paper's first hidden layer")
+    others = [name for name in importance.SCORES if name not in MEASURES]
+
+    def compute():
+        d = ens.data
+        values = importance.importance_scores(ens.model, d.x_val, d.y_val, layer, others,
+                                              d.n_classes)
+        return {name: v.cpu().numpy() for name, v in values.items()}, {"layer": layer}
+
+    arrays, _ = cache.memoize_arrays(ens.result_path("scores", layer=layer, scores=others),
+                                     compute)
+    info = measures(ens)[layer]
+    return {name: np.asarray(info[name] if name in MEASURES else arrays[name], dtype=np.float64)
+            for name in importance.SCORES}
+
+
+PER_CLASS = "per_class"   # key prefix of the per-class curves in score_curves
+
+
+def score_orderings() -> list[str]:
+    """``"<score>-<low|high>"`` for every score of :data:`nbutils.importance.SCORES`."""
+    return [f"{name}-{d}" for name in importance.SCORES for d in ("low", "high")]
+
+
+def score_curves(ens: TrainedEnsemble, layer: int) -> dict[str, np.ndarray]:
+    """Layer-wise cumulative ablation to zero (Sec. V-C) ordered by every score of
+    :func:`scores`, low-first and high-first.
+
+    Returns ``"<score>-<low|high>"`` -> test accuracy ``(M, n+1)`` (k = 0..n), and
+    ``"per_class_<score>-<low|high>"`` -> the accuracy on each class, averaged over the members,
+    ``(n+1, C)``. The random baseline is :func:`layer_curves`'s (``"random"``, to zero).
+    """
+    hidden = ens.config.architecture.hidden
+    checks.index(layer, len(hidden), "layer", "0 = the paper's first hidden layer")
+    names = score_orderings()
+
+    def compute():
+        start = time.perf_counter()
+        values = scores(ens, layer)
+        d = ens.data
+        arrays = {}
+        for name in names:
+            score, _, direction = name.rpartition("-")
+            order = order_by(torch.as_tensor(values[score]), descending=direction == "high")
+            acc, per_class = ablation.ablation_curve(ens.model, d.x_test, d.y_test, layer,
+                                                     order.to(ens.device), "zero",
+                                                     per_class=True)
+            arrays[name] = acc.cpu().numpy().astype(np.float64)
+            arrays[f"{PER_CLASS}_{name}"] = per_class.cpu().double().nanmean(0).numpy()
+        arrays[SECONDS] = np.float64(time.perf_counter() - start)
+        return arrays, {"layer": layer}
+
+    arrays, _ = cache.memoize_arrays(ens.result_path("score_layer", layer=layer, orderings=names),
+                                     compute)
+    return {k: v for k, v in arrays.items() if k != SECONDS}
 
 
 def _pruning_data(ens: TrainedEnsemble):

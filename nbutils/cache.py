@@ -7,6 +7,12 @@ Two stores with the same keys:
   information measures, ablation curves) as ``.npz`` files, small enough to be copied from a
   GPU machine and used on a CPU-only one: a chapter whose results exist never needs the weights.
 
+A result missing from ``results/`` is looked up, read-only, in the *shipped* results: the folder
+``results/`` of the repository (:data:`SHIPPED_RESULTS`, same layout), which holds the results of
+the paper-profile runs the committed chapters show, so that a reader re-executes them without
+training. With ``NBUTILS_RESULTS_ONLY=1`` nothing is trained or computed: a missing result raises
+:class:`ResultMissingError` instead.
+
 Every file is written to a temporary name in the same folder, flushed, and renamed
 (``os.replace``), with a ``.sha256`` companion written the same way afterwards. A file whose
 companion is missing or whose bytes do not match it is *corrupt*: it is reported (a warning that
@@ -33,10 +39,32 @@ log = logging.getLogger(__name__)
 
 ENV_CACHE = "NBUTILS_CACHE"
 ENV_RESULTS = "NBUTILS_RESULTS"
+ENV_RESULTS_ONLY = "NBUTILS_RESULTS_ONLY"
+# the results shipped with the repository (read-only; see the module docstring)
+SHIPPED_RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
 class CorruptCacheWarning(UserWarning):
     """A cached file failed its checksum or could not be read; it is recomputed."""
+
+
+class ResultMissingError(RuntimeError):
+    """A result is neither cached nor shipped, and ``NBUTILS_RESULTS_ONLY`` forbids computing it."""
+
+
+def results_only() -> bool:
+    """Whether ``NBUTILS_RESULTS_ONLY`` is set (to anything but ``""`` or ``"0"``)."""
+    return os.environ.get(ENV_RESULTS_ONLY, "") not in ("", "0")
+
+
+def forbid_computing(missing: str) -> None:
+    """Raise :class:`ResultMissingError` (``missing`` says what is missing, and where it was
+    looked for) when :func:`results_only` holds."""
+    if results_only():
+        raise ResultMissingError(
+            f"{missing}, and {ENV_RESULTS_ONLY}=1 forbids computing it: unset "
+            f"{ENV_RESULTS_ONLY} to compute it (which may train the networks), or run "
+            f"`python -m nbutils.precompute` for its configuration first")
 
 
 def cache_root() -> Path:
@@ -138,6 +166,25 @@ def load_state(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def shipped_path(path: Path) -> Path | None:
+    """Where the shipped results would hold ``path`` (a path under :func:`results_dir`), or
+    ``None`` for a path outside it."""
+    try:
+        return SHIPPED_RESULTS / Path(path).resolve().relative_to(results_dir())
+    except ValueError:
+        return None
+
+
+def load_result(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """:func:`load_arrays` of ``path``, else of its shipped counterpart (:func:`shipped_path`);
+    ``None`` if neither holds a sound file."""
+    loaded = load_arrays(path)
+    shipped = shipped_path(path)
+    if loaded is None and shipped is not None and shipped != Path(path).resolve():
+        loaded = load_arrays(shipped)
+    return loaded
+
+
 def save_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Save named numpy arrays plus JSON metadata as one ``.npz`` file."""
     buf = io.BytesIO()
@@ -174,12 +221,19 @@ USES: list[Use] = []  # every memoized result of this process, in order (provena
 
 def memoize_arrays(path: Path, compute: Callable[[], tuple[dict[str, np.ndarray], dict]]
                    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Load ``path`` or compute, save and return ``(arrays, meta)``; the use is recorded in
-    :data:`USES`."""
-    loaded = load_arrays(path)
+    """Load ``path`` (or its shipped counterpart, :func:`load_result`) or compute, save and
+    return ``(arrays, meta)``; the use is recorded in :data:`USES`.
+
+    Raises:
+        ResultMissingError: the result is missing and ``NBUTILS_RESULTS_ONLY`` is set.
+    """
+    loaded = load_result(path)
     if loaded is not None:
         USES.append(Use(path, False))
         return loaded
+    forbid_computing(f"result {Path(path).parent.name}/{Path(path).name} is neither in the "
+                     f"results cache ({results_dir()}) nor among the shipped results "
+                     f"({SHIPPED_RESULTS})")
     arrays, meta = compute()
     save_arrays(path, arrays, meta)
     USES.append(Use(path, True))

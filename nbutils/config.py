@@ -251,7 +251,7 @@ CHAPTER_CONFIGS: dict[str, tuple[tuple[str, str, str], ...]] = {
              ("mnist", "relu", "dropout"), ("fashionmnist", "relu", "dropout"),
              ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout")),
     "fig3": (("mnist", "relu", "dropout"), ("mnist", "relu", "bn_dropout"),
-             ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout")),
+             ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout")),  # see below
     # Fig. 4 (chapter 6): large L2, small L2, small Dropout; Sec. V-D also speaks of training
     # "without regularization", so the large and small nets without regularizer are trained too.
     "fig4": (("fashionmnist", "relu", "l2"), ("fashionmnist_small", "relu", "l2"),
@@ -263,7 +263,16 @@ CHAPTER_CONFIGS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "fig5": (("cifar10", "relu", "l2"), ("cifar10_funnel", "relu", "l2"),
              ("cifar10_funnel", "relu", "dropout")),
     "pruning": (("pruning", "sigmoid", "l2"),),
+    # Chapter 10 (beyond the paper): the networks of Fig. 3 and of Fig. 4's panels (a)-(c).
+    "importance": (("mnist", "relu", "dropout"), ("mnist", "relu", "bn_dropout"),
+                   ("mnist", "sigmoid", "l2"), ("mnist", "sigmoid", "dropout"),
+                   ("fashionmnist", "relu", "l2"), ("fashionmnist_small", "relu", "l2"),
+                   ("fashionmnist_small", "relu", "dropout")),
 }
+
+
+# What Fig. 3's panels (a)-(d) set ablated neurons to (claim S6): panel (c) ablates to the mean.
+FIG3_ABLATION_VALUES: tuple[str, ...] = ("zero", "zero", "mean", "zero")
 
 
 def all_chapter_configs() -> list[tuple[str, str, str]]:

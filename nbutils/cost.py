@@ -18,9 +18,6 @@ from .config import ARCHITECTURES, Architecture, get_profile
 from .datasets import get_dataset
 from .ensemble import param_count, train_flops_per_sample
 
-# images in each designated training set (the paper holds out a share for validation)
-TRAINING_SET_SIZES = {"mnist": 60_000, "fashionmnist": 60_000, "cifar10": 50_000}
-
 
 def _arch(arch: str | Architecture) -> Architecture:
     return ARCHITECTURES[arch] if isinstance(arch, str) else arch
@@ -37,7 +34,7 @@ def training_images(arch: str | Architecture, profile: str) -> int:
     a = _arch(arch)
     prof = get_profile(profile)
     share = a.val_fraction if a.val_fraction is not None else get_dataset(a.dataset).val_fraction
-    full = round(TRAINING_SET_SIZES[a.dataset] * (1 - share))
+    full = round(get_dataset(a.dataset).train_size * (1 - share))
     return min(full, prof.limit_train) if prof.limit_train else full
 
 
@@ -63,10 +60,8 @@ def ablation_flops(arch: str | Architecture, layer: int, ks: Sequence[int],
     return 2.0 * weights * test_images * len(ks)
 
 
-TEST_SET_SIZE = 10_000  # MNIST, FashionMNIST and CIFAR-10 alike
-
-
-def test_images(profile: str) -> int:
-    """Test images a chapter's curves are evaluated on under ``profile``."""
+def test_images(profile: str, dataset: str = "cifar10") -> int:
+    """Test images a chapter's curves of ``dataset`` are evaluated on under ``profile``."""
+    size = get_dataset(dataset).test_size
     limit = get_profile(profile).limit_test
-    return min(TEST_SET_SIZE, limit) if limit else TEST_SET_SIZE
+    return min(size, limit) if limit else size

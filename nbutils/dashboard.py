@@ -94,6 +94,11 @@ class Row:
         return self.claim.split()[0]
 
 
+# Chapters that go beyond the paper: their questions are ours (findings, nbutils.report.Finding),
+# so they record no claims for this dashboard.
+BEYOND_THE_PAPER: tuple[str, ...] = ("10_importance_measures",)
+
+
 def read_records(notebook: str | Path) -> list[Row]:
     """The claims rows recorded in one executed notebook (empty if it records none).
 

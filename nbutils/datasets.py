@@ -34,6 +34,8 @@ class DatasetSpec:
     sha256: dict[str, str]          # file name in ``folder`` -> trusted sha256
     class_names: tuple[str, ...]
     input_dim: int                  # pixels x channels, flattened
+    train_size: int                 # images in the designated training set
+    test_size: int                  # images in the test set
     val_fraction: float = 0.2       # the paper's 80/20 split of the designated training set
 
     @property
@@ -58,7 +60,7 @@ DATASET_REGISTRY: dict[str, DatasetSpec] = {
                 "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
                 "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
                 "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"))),
-            tuple(str(digit) for digit in range(10)), 784),
+            tuple(str(digit) for digit in range(10)), 784, 60_000, 10_000),
         DatasetSpec(
             "fashionmnist", "FashionMNIST", tv.FashionMNIST, "FashionMNIST/raw",
             dict(zip(_MNIST_FILES, (
@@ -67,7 +69,7 @@ DATASET_REGISTRY: dict[str, DatasetSpec] = {
                 "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
                 "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"))),
             ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-             "Bag", "Ankle boot"), 784),
+             "Bag", "Ankle boot"), 784, 60_000, 10_000),
         DatasetSpec(
             "cifar10", "CIFAR-10", tv.CIFAR10, "cifar-10-batches-py",
             {"batches.meta": "f962466ef690d46b226450fb9aadc74ba4bc64a76aa526b5827fe4bc5c7125cb",
@@ -78,7 +80,7 @@ DATASET_REGISTRY: dict[str, DatasetSpec] = {
              "data_batch_5": "fff4a0250f77e8874b08ef731b44460555c6b20f72a6c07fc334536b0f79a4a4",
              "test_batch": "42d37723fe7531276392498b3bb91458e539fde43d893f3940f4c75b2ecb56b7"},
             ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-             "truck"), 3072),
+             "truck"), 3072, 50_000, 10_000),
     )
 }
 DATASETS: tuple[str, ...] = tuple(DATASET_REGISTRY)

@@ -125,6 +125,8 @@ class TrainedEnsemble:
 
     def _train(self) -> None:
         """Train, write weights and summary to the cache, keep the model."""
+        cache.forbid_computing(f"the weights of {self.name} are not in the cache "
+                               f"({self.weights_path})")
         d = self.data
         try:
             model, hist = train_ensemble(self.config, self.seeds, d.x_train, d.y_train,
@@ -149,7 +151,7 @@ class TrainedEnsemble:
 
     def summary(self) -> Summary:
         """Test accuracy per seed, training history and time (trains if needed)."""
-        loaded = cache.load_arrays(self.result_path("summary"))
+        loaded = cache.load_result(self.result_path("summary"))
         if loaded is None:
             if self.weights_path.exists():  # the summary was lost: retrain to recover it
                 log.warning("summary of %s missing; retraining to recover its history", self.name)

@@ -24,6 +24,13 @@ from . import checks
 from .activations import get_activation
 
 SCHEMES = ("one_bit", "uniform", "quantile")
+# The quantizers the book compares (claim S5): name -> (scheme, bins). One bit is the paper's;
+# the finer ones are ours. FINE_QUANTIZERS: the two finest, against which chapters 2 (ablation)
+# and 6 (claim F1c) check one bit.
+QUANTIZERS: dict[str, tuple[str, int]] = {
+    "one-bit": ("one_bit", 2), "uniform-4": ("uniform", 4), "quantile-4": ("quantile", 4),
+    "uniform-8": ("uniform", 8), "quantile-8": ("quantile", 8)}
+FINE_QUANTIZERS: tuple[str, ...] = ("uniform-8", "quantile-8")
 
 
 # ---------------------------------------------------------------- input checks

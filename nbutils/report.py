@@ -66,7 +66,9 @@ class ClaimsTable(pd.DataFrame):
 
 
 def verdict_class(verdict: str) -> str:
-    """The CSS class of a verdict badge: ``"verdict-not-reproduced"``."""
+    """The CSS class of a verdict badge: ``"verdict-not-reproduced"`` (a finding's verdict,
+    ``"holds"`` ..., takes the badge of the claim verdict it stands for)."""
+    verdict = FINDING_BADGES.get(verdict, verdict)
     return "verdict-" + verdict.replace(" ", "-")
 
 
@@ -87,6 +89,30 @@ def claims_table(claims: list[Claim], profile: str | None = None) -> ClaimsTable
         [(c.id, c.paper, c.ours, c.verdict, c.why) for c in claims],
         columns=["claim", "paper reports", "this book measured", "verdict", "why they differ"],
     ).set_index("claim")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of chapter 10's findings table: a question of ours (not the paper's), what we
+    measured, and a verdict of :data:`FINDING_VERDICTS`."""
+
+    id: str
+    question: str
+    ours: str
+    verdict: str
+    note: str = ""
+
+    def __post_init__(self):
+        if self.verdict not in FINDING_VERDICTS:
+            raise ValueError(f"verdict={self.verdict!r}; allowed: {list(FINDING_VERDICTS)}")
+
+
+def findings_table(findings: list[Finding]) -> ClaimsTable:
+    """Chapter 10's findings, shown like a claims table (never recorded for the dashboard:
+    they are not claims of the paper)."""
+    return ClaimsTable([(f.id, f.question, f.ours, f.verdict, f.note) for f in findings],
+                       columns=["finding", "question", "this book measured", "verdict",
+                                "note"]).set_index("finding")
 
 
 # ------------------------------------------------------------------------- verdict rules
@@ -255,6 +281,39 @@ def is_almost_linear(r2: float) -> bool:
     """A curve is "almost linear" if the R² of its least-squares line
     (:func:`nbutils.counts.linearity`) is at least :data:`LINEAR_R2`."""
     return bool(r2 >= LINEAR_R2)
+
+
+# --- chapter 10 (beyond the paper): our own findings, fixed before its runs were read.
+# They are questions the book asks, not claims of the paper, so their verdicts have words of
+# their own; each maps onto a claim verdict for the badges (FINDING_BADGES).
+FINDING_VERDICTS = ("holds", "partly", "does not hold", "not testable")
+FINDING_BADGES = dict(zip(FINDING_VERDICTS, VERDICTS))
+AGREE_RHO = 0.5       # a score "agrees" with another if their mean Spearman rho is at least this
+
+
+def finding_verdict(claim_verdict: str) -> str:
+    """The words of a finding for a verdict given by a claim rule (*reproduced* -> *holds*)."""
+    return dict(zip(VERDICTS, FINDING_VERDICTS))[claim_verdict]
+
+
+def orders_better_than_random(high: Gap, low: Gap, alpha: float = ALPHA) -> str:
+    """A score orders a layer's neurons better than random if ablating its high-ranked neurons
+    first loses more than random (area MG < 0, p < alpha) and ablating its low-ranked ones first
+    loses less (MG > 0, p < alpha): *holds* if both, *partly* if one, else *does not hold*."""
+    hits = (direction_verdict(high, -1, alpha) == "reproduced",
+            direction_verdict(low, 1, alpha) == "reproduced")
+    return "holds" if all(hits) else "partly" if any(hits) else "does not hold"
+
+
+def not_worse_than(gap: Gap, alpha: float = ALPHA) -> bool:
+    """A (paired) difference of separations, first minus second score: the first is not worse
+    unless the difference is negative with p < alpha."""
+    return not (gap.mg < 0 and gap.p < alpha)
+
+
+def agrees(rho: float, threshold: float = AGREE_RHO) -> bool:
+    """Two rankings agree if their mean Spearman rank correlation is at least :data:`AGREE_RHO`."""
+    return bool(rho >= threshold)
 
 
 # --- words for sizes and shares

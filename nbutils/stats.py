@@ -181,6 +181,29 @@ def area_gap(curves_a: ArrayLike, curves_b: ArrayLike, method: str = "auto") -> 
                    f"area: mean over k = 0..{a.shape[1] - 1}")
 
 
+def separation_area(low: ArrayLike, high: ArrayLike) -> np.ndarray:
+    """Per seed, the area between a score's low-first and high-first curves (points per ablated
+    neuron: the mean over k of ``low - high``); larger: the score tells important neurons from
+    unimportant ones better. Random ablation cancels out."""
+    lo, hi = _check_pair(low, high, ("low", "high"), "auto")
+    return 100.0 * (lo - hi).mean(axis=1)
+
+
+def separation_gap(first: tuple[ArrayLike, ArrayLike], second: tuple[ArrayLike, ArrayLike],
+                   method: str = "auto") -> Gap:
+    """The separation (:func:`separation_area`) of the ``first`` score's ``(low, high)`` curves
+    minus the ``second``'s, per seed, with the paired two-sided Wilcoxon p of :func:`mean_gap`
+    (the same networks, so the pairs are seeds)."""
+    if method not in WILCOXON_METHODS:
+        raise ValueError(f"method must be one of {WILCOXON_METHODS}, got {method!r}")
+    a, b = separation_area(*first), separation_area(*second)
+    if a.shape != b.shape:
+        raise ValueError(f"first and second must have the same seeds, got {a.shape} and "
+                         f"{b.shape}")
+    k = np.asarray(first[0]).shape[1] - 1
+    return _paired(k, a - b, method, f"separation: mean over k = 0..{k}")
+
+
 def ks_gap(random_a: ArrayLike, random_b: ArrayLike, k: int,
            grid: ArrayLike | None = None) -> Gap:
     """Mean gap mean(random_a[:, k]) - mean(random_b[:, k]) and a two-sample Kolmogorov-Smirnov p.

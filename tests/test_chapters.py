@@ -5,8 +5,11 @@ folder, then ``pytest --nbval`` re-executes the executed notebook in a subproces
 every cell's output with the one just produced, after the sanitizers of
 ``tests/nbval_sanitize.cfg`` (timings, host line, memory addresses, tqdm bars). All chapters share
 one temporary ``NBUTILS_CACHE``: chapter 01_setup trains the ci networks, later chapters and the
-nbval re-runs load them. Both runs use the temporary folder as the kernel's working directory
-(nbval always starts the kernel in the notebook's folder), so a chapter must not depend on it.
+nbval re-runs load them. Chapters 2-6 and 10 run with ``NBUTILS_RESULTS_ONLY=1`` after
+:func:`nbutils.precompute.precompute_all`: what they read must be exactly what it computes (the
+shipped paper-profile results rely on it). Both runs use the temporary folder as the kernel's
+working directory (nbval always starts the kernel in the notebook's folder), so a chapter must
+not depend on it.
 
 The fast tests at the end pin down the pipeline itself and what nbval compares (tiny synthetic
 notebooks, no data needed).
@@ -24,6 +27,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from nbutils.pipeline import ChapterError, execute_chapters, execution_order, list_chapters, main
+from nbutils.precompute import precompute_all
 
 from conftest import data_unavailable
 
@@ -67,10 +71,25 @@ def chapter_run(tmp_path_factory):
         yield folder
 
 
+# the chapters whose results nbutils.precompute computes (they run from those results alone)
+FROM_RESULTS = ("02_measures", "03_fig1_violins", "04_whole_network_ablation",
+                "05_layerwise_mnist", "06_layerwise_fashionmnist", "10_importance_measures")
+
+
+@pytest.fixture(scope="session")
+def precomputed(chapter_run):
+    """Every result of nbutils.precompute at profile ci, in the chapters' shared cache."""
+    precompute_all("ci", log=lambda _: None)
+    return chapter_run
+
+
 @pytest.mark.parametrize("name", CHAPTERS, ids=CHAPTERS)
-def test_chapter_executes_and_reproduces(name, chapter_run):
+def test_chapter_executes_and_reproduces(name, chapter_run, request, monkeypatch):
     source = ROOT / "book" / f"{name}.ipynb"
     assert source.is_file(), f"_toc.yml lists {name} but {source} does not exist"
+    if name in FROM_RESULTS:
+        request.getfixturevalue("precomputed")
+        monkeypatch.setenv("NBUTILS_RESULTS_ONLY", "1")   # papermill's and nbval's kernels
     runs = execute_chapters("ci", chapter_run, [name], root=ROOT, cwd=chapter_run)
     proc = run_nbval(runs[0].output, cwd=chapter_run)
     assert proc.returncode == 0, f"nbval failed for {name} ({runs[0].output}):\n{report(proc)}"

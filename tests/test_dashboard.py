@@ -99,5 +99,8 @@ def test_committed_book_records_every_chapter():
         if chapter.name in SUMMARY_PAGES:
             continue
         rows = dashboard.read_records(chapter.path)
+        if chapter.name in dashboard.BEYOND_THE_PAPER:
+            assert rows == [], f"{chapter.name} goes beyond the paper: it has no claims"
+            continue
         assert rows, f"{chapter.name} records no claims"
         json.dumps([r.__dict__ for r in rows])

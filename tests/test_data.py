@@ -107,6 +107,15 @@ def test_missing_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
 
 # --- real data ------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("name", ["mnist", "fashionmnist", "cifar10"])
+def test_registry_sizes_are_those_of_the_files(real_root: Path, name: str) -> None:
+    from nbutils.datasets import get_dataset
+
+    raw = data._load_raw(name, str(real_root), True)
+    spec = get_dataset(name)
+    assert (len(raw.y_train), len(raw.y_test)) == (spec.train_size, spec.test_size)
+
+
 def test_mnist(real_root: Path) -> None:
     d = data.load_dataset("MNIST")
     assert (d.name, d.n_classes, d.input_dim) == ("mnist", 10, 784)

@@ -269,10 +269,11 @@ QUOTED = {
     "MANY_SHARE": lambda v: f"at least {v:g} %",
     "LINEAR_R2": lambda v: f"of at least {v:g}",
     "EARLY_SHARE": lambda v: f"after {100 * v:g} % of the layer",
+    "AGREE_RHO": lambda v: f"at least {v:g}",
 }
 # every public function of nbutils.report is a rule, except the bookkeeping of claims tables
 BOOKKEEPING = {"verdict_class", "claims_table", "gap_reasons", "scale_note", "why", "explain",
-               "timed", "pm"}
+               "timed", "pm", "findings_table", "finding_verdict"}
 RULES = sorted(name for name, value in vars(report).items()
                if callable(value) and not name.startswith("_") and not isinstance(value, type)
                and getattr(value, "__module__", "") == report.__name__
@@ -408,3 +409,37 @@ def test_pruning_rules_p2_p3_p4():
     assert report.not_worse_verdict(_gap(4.0, 0.008)) == "reproduced"
     assert report.not_worse_verdict(_gap(-4.0, 0.3)) == "partly"
     assert report.not_worse_verdict(_gap(-4.0, 0.008)) == "not reproduced"
+
+
+# --------------------------------------------------------------- chapter 10's findings
+def test_orders_better_than_random():
+    from nbutils.report import orders_better_than_random
+
+    assert orders_better_than_random(gap(-5, 0.001), gap(3, 0.001)) == "holds"
+    assert orders_better_than_random(gap(-5, 0.001), gap(3, 0.2)) == "partly"
+    assert orders_better_than_random(gap(-5, 0.2), gap(3, 0.001)) == "partly"
+    assert orders_better_than_random(gap(5, 0.001), gap(-3, 0.001)) == "does not hold"
+    assert orders_better_than_random(gap(-5, 0.2), gap(3, 0.2)) == "does not hold"
+
+
+def test_not_worse_than_and_agrees():
+    from nbutils.report import agrees, not_worse_than
+
+    assert not_worse_than(gap(2, 0.001)) and not_worse_than(gap(-2, 0.3))
+    assert not not_worse_than(gap(-2, 0.01))
+    assert agrees(0.5) and agrees(0.9) and not agrees(0.49) and not agrees(float("nan"))
+
+
+def test_findings_table_and_its_badges():
+    from nbutils.report import Finding, finding_verdict, findings_table
+
+    assert [finding_verdict(v) for v in ("reproduced", "partly", "not reproduced",
+                                         "not testable")] == ["holds", "partly",
+                                                              "does not hold", "not testable"]
+    table = findings_table([Finding("B1", "Better than random?", "12 of 14", "partly", "x")])
+    assert list(table.columns) == ["question", "this book measured", "verdict", "note"]
+    assert 'class="verdict verdict-partly"' in table._repr_html_()
+    assert "verdict-not-reproduced" in findings_table(
+        [Finding("B2", "q", "o", "does not hold")])._repr_html_()
+    with pytest.raises(ValueError, match="verdict='reproduced'"):
+        Finding("B3", "q", "o", "reproduced")

@@ -253,3 +253,19 @@ def test_accuracy_drop_and_separation_by_hand():
          "kl-high": np.array([[0.9, 0.5], [0.8, 0.3]])}
     np.testing.assert_allclose(st.accuracy_drop(c["kl-high"], 1), [40.0, 50.0])
     assert st.separation(c, "kl", 1) == pytest.approx(10.0 - (-25.0))
+
+
+def test_separation_area_and_gap():
+    from nbutils.stats import separation_area, separation_gap
+
+    low = np.array([[0.9, 0.9, 0.8], [0.9, 0.8, 0.8]])
+    high = np.array([[0.9, 0.6, 0.2], [0.9, 0.5, 0.2]])
+    np.testing.assert_allclose(separation_area(low, high), [100 * 0.9 / 3, 100 * 0.9 / 3])
+    same = separation_gap((low, high), (low, high))
+    assert same.mg == 0 and same.p == 1.0
+    worse = separation_gap((high, low), (low, high))
+    assert worse.mg == pytest.approx(-60.0) and worse.n == 2
+    with pytest.raises(ValueError, match="same seeds"):
+        separation_gap((low, high), (low[:1], high[:1]))
+    with pytest.raises(ValueError, match="method"):
+        separation_gap((low, high), (low, high), method="t-test")

@@ -1,0 +1,197 @@
+"""Every result chapters 1-6 and 10 read about one configuration, computed in one go.
+
+Chapters 2-6 and 10 see their networks only through memoized results (:mod:`nbutils.analysis`): the
+information measures, the ablation curves, one member's weights. This module asks for exactly the
+results those chapters ask for with their default parameters, one configuration at a time, so that
+a long run (the ``paper`` profile: 50 seeds per configuration, hours on a CPU) can be done in
+parts: train one configuration, compute its results, copy them into the repository's shipped
+results (``--ship``, :data:`nbutils.cache.SHIPPED_RESULTS`), and the weights may go. The chapters
+then run from the results alone; ``NBUTILS_RESULTS_ONLY=1`` makes sure of it (the test suite runs
+chapters 2-6 that way after :func:`precompute_all` at profile ``ci``).
+
+A chapter run with other parameters (another network in chapter 2, an extra panel in chapters 4-6)
+computes what it lacks itself.
+
+Command line::
+
+    python -m nbutils.precompute --profile paper --config mnist-relu-l2 [--ship]
+    python -m nbutils.precompute --profile ci --all
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import analysis, cache
+from .config import CHAPTER_CONFIGS, FIG3_ABLATION_VALUES, PROFILES, get_profile
+from .experiment import TrainedEnsemble
+from .measures import FINE_QUANTIZERS, QUANTIZERS
+
+Config = tuple[str, str, str]
+
+CH2_NETWORK: Config = ("mnist", "relu", "dropout")  # chapter 2's default parameters
+CH5_STRONG: Config = ("mnist", "relu", "l2")         # chapter 5, claim C3: not a Fig. 3 panel
+CH6_QUANTIZED: Config = CHAPTER_CONFIGS["fig4"][2]    # chapter 6, claim F1c: Fig. 4(c)
+K_FRACTION = 0.8                                      # chapter 2 reads ablation gaps at 80 %
+
+
+def config_names(profile: str = "paper") -> list[str]:
+    """Every configuration chapters 1-6 use, by name (``mnist-relu-l2``), in chapter 1's order."""
+    from .config import profile_config
+
+    seen: dict[str, None] = {}
+    for entry in ("fig1", "fig2", "fig3", "fig4", "mnist_all"):
+        for c in CHAPTER_CONFIGS[entry]:
+            seen.setdefault(profile_config(profile, *c).name, None)
+    return list(seen)
+
+
+def parse_config(name: str) -> Config:
+    """``"mnist-relu-l2"`` -> ``("mnist", "relu", "l2")``, one of :func:`config_names`."""
+    names = config_names()
+    if name not in names:
+        raise ValueError(f"config={name!r} is not allowed: one of {names}")
+    arch, activation, regularizer = name.split("-")
+    return arch, activation, regularizer
+
+
+def steps(config: Config) -> list[tuple[str, Callable[[TrainedEnsemble], object]]]:
+    """``(label, step)`` for every result the chapters read about ``config``; each step takes
+    the trained ensemble and asks :mod:`nbutils.analysis` for one result (memoized)."""
+    out: list[tuple[str, Callable[[TrainedEnsemble], object]]] = [
+        ("summary (chapter 1)", lambda e: e.summary()),
+        ("measures (chapters 2, 3, 6)", analysis.measures)]
+    layers = range(len(_hidden(config)))
+
+    def curves(layer: int, value: str) -> Callable[[TrainedEnsemble], object]:
+        return lambda e: analysis.layer_curves(e, layer, value)
+
+    if config == CH2_NETWORK:
+        for name, (scheme, bins) in QUANTIZERS.items():
+            out.append((f"measures, {name} (chapter 2)",
+                        lambda e, s=scheme, b=bins: analysis.measures(e, s, b)))
+        out.append(("member 0 (chapter 2)", lambda e: analysis.member_model(e, 0)))
+        for l in layers:
+            k = int(round(K_FRACTION * _hidden(config)[l]))
+            out.append((f"layer {l + 1} curves (chapter 2)", curves(l, "zero")))
+            for name in FINE_QUANTIZERS:
+                out.append((f"layer {l + 1}, ordered by {name} (chapter 2)",
+                            lambda e, l=l, k=k, q=QUANTIZERS[name]:
+                            analysis.quantizer_curves(e, l, *q, ks=[0, k])))
+    if config in CHAPTER_CONFIGS["fig2"]:
+        out.append(("whole network (chapter 4)",
+                    lambda e: analysis.whole_network_curves(e, "zero")))
+        out.append(("layer 1 curves (chapter 4)", curves(0, "zero")))
+    if config in CHAPTER_CONFIGS["fig3"]:
+        panel = CHAPTER_CONFIGS["fig3"].index(config)
+        value = FIG3_ABLATION_VALUES[panel]
+        out += [(f"layer {l + 1} curves, {value} (chapter 5)", curves(l, value)) for l in layers]
+    if config == CH5_STRONG:
+        out.append(("layer 1 curves (chapter 5, C3)", curves(0, "zero")))
+    if config in CHAPTER_CONFIGS["fig4"]:
+        out += [(f"layer {l + 1} curves (chapter 6)", curves(l, "zero")) for l in layers]
+    if config == CH6_QUANTIZED:
+        for name in FINE_QUANTIZERS:
+            out.append((f"measures, {name} (chapter 6)",
+                        lambda e, q=QUANTIZERS[name]: analysis.measures(e, *q)))
+    if config in CHAPTER_CONFIGS["fig3"] or config in CHAPTER_CONFIGS["fig4"][:3]:
+        for value in ("zero", "mean"):
+            out += [(f"layer {l + 1} curves, {value} (chapter 6, S6)", curves(l, value))
+                     for l in layers]
+    if config in CHAPTER_CONFIGS["importance"]:
+        for l in layers:
+            out += [(f"layer {l + 1} curves (chapter 10)", curves(l, "zero")),
+                    (f"layer {l + 1} scores (chapter 10)",
+                     lambda e, l=l: analysis.scores(e, l)),
+                    (f"layer {l + 1} curves by score (chapter 10)",
+                     lambda e, l=l: analysis.score_curves(e, l))]
+    return out
+
+
+def _hidden(config: Config) -> tuple[int, ...]:
+    from .config import ARCHITECTURES
+
+    return ARCHITECTURES[config[0]].hidden
+
+
+def precompute(config: Config, profile: str, *, device: str = "auto",
+               log: Callable[[str], None] = print) -> dict[str, float]:
+    """Train (or load) ``config`` under ``profile`` and compute every result of :func:`steps`;
+    returns the seconds of each step (a result already cached takes almost none)."""
+    ens = TrainedEnsemble(*config, profile=profile, device=device)
+    seconds: dict[str, float] = {}
+    for label, step in steps(config):   # a result asked twice is loaded the second time
+        start = time.perf_counter()
+        step(ens)
+        seconds[label] = time.perf_counter() - start
+        log(f"{ens.config.name}: {label}: {seconds[label]:.1f} s")
+    return seconds
+
+
+def precompute_all(profile: str, *, device: str = "auto",
+                   log: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
+    """:func:`precompute` for every configuration of :func:`config_names`."""
+    return {name: precompute(parse_config(name), profile, device=device, log=log)
+            for name in config_names(profile)}
+
+
+def ship(config: Config, profile: str, *, device: str = "auto") -> list[Path]:
+    """Copy the cached results of ``config`` under ``profile`` into the shipped results
+    (:data:`nbutils.cache.SHIPPED_RESULTS`), each file with its checksum, atomically; files
+    already shipped with the same bytes are left alone. Returns the files written."""
+    ens = TrainedEnsemble(*config, profile=profile, device=device)
+    source = cache.results_dir() / ens.name
+    if not source.is_dir():
+        raise FileNotFoundError(f"no results of {ens.name} in {cache.results_dir()}: run "
+                                f"`python -m nbutils.precompute --profile {profile} "
+                                f"--config {ens.config.name}` first")
+    target = cache.SHIPPED_RESULTS / ens.name
+    written = []
+    for path in sorted(source.glob("*.npz")):
+        data = cache.read_checked(path)   # a corrupt file is quarantined, never shipped
+        if data is None:
+            continue
+        dest = target / path.name
+        if dest.exists() and cache.read_checked(dest) == data:
+            continue
+        cache.write_checked(dest, data)
+        written.append(dest)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nbutils.precompute",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="paper", choices=PROFILES)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--config", nargs="+", metavar="NAME",
+                       help=f"configurations, of: {' '.join(config_names())}")
+    which.add_argument("--all", action="store_true", help="every configuration")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--ship", action="store_true",
+                        help=f"copy the results into {cache.SHIPPED_RESULTS}")
+    args = parser.parse_args(argv)
+    get_profile(args.profile)
+    try:
+        configs = [parse_config(n) for n in (config_names(args.profile) if args.all
+                                             else args.config)]
+    except ValueError as err:
+        parser.error(str(err))
+    for config in configs:
+        start = time.perf_counter()
+        precompute(config, args.profile, device=args.device)
+        print(f"{'-'.join(config)}: all results in {time.perf_counter() - start:.1f} s",
+              flush=True)
+        if args.ship:
+            for path in ship(config, args.profile, device=args.device):
+                print(f"shipped {path.relative_to(cache.SHIPPED_RESULTS.parent)} "
+                      f"({os.path.getsize(path) / 1e3:.0f} kB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
