@@ -289,7 +289,7 @@ PER_CLASS = "per_class"   # key prefix of the per-class curves in score_curves
 
 def score_orderings() -> list[str]:
     """``"<score>-<low|high>"`` for every score of :data:`nbutils.importance.SCORES`."""
-    return [f"{name}-{d}" for name in importance.SCORES for d in ("low", "high")]
+    return ordering_names(importance.SCORES, random=False)
 
 
 def score_curves(ens: TrainedEnsemble, layer: int) -> dict[str, np.ndarray]:

@@ -27,7 +27,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import analysis, cache
-from .config import CHAPTER_CONFIGS, FIG3_ABLATION_VALUES, PROFILES, get_profile
+from .config import (
+    ARCHITECTURES,
+    CHAPTER_CONFIGS,
+    FIG3_ABLATION_VALUES,
+    PROFILES,
+    get_profile,
+    profile_config,
+)
 from .experiment import TrainedEnsemble
 from .measures import FINE_QUANTIZERS, QUANTIZERS
 
@@ -41,8 +48,6 @@ K_FRACTION = 0.8                                      # chapter 2 reads ablation
 
 def config_names(profile: str = "paper") -> list[str]:
     """Every configuration chapters 1-6 use, by name (``mnist-relu-l2``), in chapter 1's order."""
-    from .config import profile_config
-
     seen: dict[str, None] = {}
     for entry in ("fig1", "fig2", "fig3", "fig4", "mnist_all"):
         for c in CHAPTER_CONFIGS[entry]:
@@ -113,8 +118,6 @@ def steps(config: Config) -> list[tuple[str, Callable[[TrainedEnsemble], object]
 
 
 def _hidden(config: Config) -> tuple[int, ...]:
-    from .config import ARCHITECTURES
-
     return ARCHITECTURES[config[0]].hidden
 
 
