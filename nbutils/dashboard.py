@@ -204,3 +204,26 @@ def markdown(table: pd.DataFrame) -> str:
                  r.reason.replace("|", "/")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def verdict_changes(before: list[Row], after: list[Row]) -> pd.DataFrame:
+    """The claims rows whose verdict differs between two runs of the chapters (e.g. the book at
+    8 seeds and at 50), matched by chapter and claim as the chapter names it, with what each run
+    measured. A row recorded by one run only is listed with the verdict "not recorded"."""
+    old = {(r.chapter, r.claim): r for r in before}
+    new = {(r.chapter, r.claim): r for r in after}
+    out = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        a, b = old.get(key), new.get(key)
+        if a is not None and b is not None and a.verdict == b.verdict:
+            continue
+        out.append({"chapter": key[0], "claim": key[1],
+                    "verdict before": a.verdict if a else "not recorded",
+                    "profile before": a.profile if a else "",
+                    "measured before": a.ours if a else "",
+                    "verdict after": b.verdict if b else "not recorded",
+                    "profile after": b.profile if b else "",
+                    "measured after": b.ours if b else ""})
+    return pd.DataFrame(out, columns=["chapter", "claim", "verdict before", "profile before",
+                                      "measured before", "verdict after", "profile after",
+                                      "measured after"])

@@ -243,6 +243,22 @@ class EnsembleMLP(nn.Module):
                 h = h * dropout_masks[l]
         return self.affine(h, self.n_hidden)
 
+    def layer_output(self, x: Tensor, layer: int) -> Tensor:
+        """Outputs ``t^(layer+1)`` ``(M, B, n)`` of hidden layer ``layer`` (0-based) for inputs
+        ``x``, without Dropout; ``layer = -1`` gives ``x`` back."""
+        h = x
+        for l in range(layer + 1):
+            h = self.hidden_output(self.affine(h, l), l)
+        return h
+
+    def logits_from(self, t: Tensor, layer: int) -> Tensor:
+        """Logits ``(M, B, C)`` from the outputs ``t`` of hidden layer ``layer`` (0-based),
+        without Dropout: the rest of :meth:`forward` above that layer."""
+        h = t
+        for l in range(layer + 1, self.n_hidden):
+            h = self.hidden_output(self.affine(h, l), l)
+        return self.affine(h, self.n_hidden)
+
     @torch.no_grad()
     def hidden_activations(self, x: Tensor, chunk: int = 4096) -> list[Tensor]:
         """Eval-mode outputs of every hidden layer for shared inputs ``x`` ``(N, d)``.

@@ -54,24 +54,13 @@ class LayerView:
         self.n_classes = int(n_classes if n_classes is not None else model.widths[-1])
         self.chunk = checks.positive_int(chunk, "chunk")
 
-    def _inputs(self, start: int) -> Tensor:
-        """Outputs of the layer below ``layer`` for samples ``start..start+chunk``."""
-        with torch.no_grad():
-            h = self.x[start:start + self.chunk]
-            for l in range(self.layer):
-                h = self.model.hidden_output(self.model.affine(h, l), l)
-        return h
+    def _outputs(self, start: int) -> Tensor:
+        """The layer's outputs for samples ``start..start+chunk``."""
+        return self.model.layer_output(self.x[start:start + self.chunk], self.layer)
 
     def _rest(self, t: Tensor) -> Tensor:
         """Logits ``(M, B, C)`` from the layer's outputs ``t`` ``(M, B, n)``."""
-        h = t
-        for l in range(self.layer + 1, self.model.n_hidden):
-            h = self.model.hidden_output(self.model.affine(h, l), l)
-        return self.model.affine(h, self.model.n_hidden)
-
-    def _outputs(self, start: int) -> Tensor:
-        return self.model.hidden_output(self.model.affine(self._inputs(start), self.layer),
-                                        self.layer)
+        return self.model.logits_from(t, self.layer)
 
     @cached_property
     def outputs(self) -> Tensor:

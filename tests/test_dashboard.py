@@ -92,6 +92,27 @@ def test_first_reason_cuts_at_a_word_and_skips_the_scale_note():
     assert cut.endswith(" ...") and len(cut) <= 24
 
 
+def test_verdict_changes_lists_changed_and_unmatched_rows_only():
+    def row(claim, verdict, profile, ours="", chapter="05.ipynb"):
+        return dashboard.Row(claim, verdict, "", profile, chapter, "5. x", ours)
+    before = [row("F3a", "reproduced", "quick", "gap 20"),
+              row("F3b", "partly", "quick", "p 0.01"),
+              row("F3c", "reproduced", "quick"),
+              row("F3c", "not testable", "quick", chapter="06")]
+    after = [row("F3a", "reproduced", "paper", "gap 21"),
+             row("F3b", "reproduced", "paper", "p 1e-9"),
+             row("F3c", "reproduced", "paper"),
+             row("F3d", "partly", "paper")]
+    table = dashboard.verdict_changes(before, after)
+    assert table[["chapter", "claim", "verdict before", "verdict after"]].values.tolist() == [
+        ["05.ipynb", "F3b", "partly", "reproduced"],
+        ["06", "F3c", "not testable", "not recorded"],
+        ["05.ipynb", "F3d", "not recorded", "partly"]]
+    assert table.loc[0, "measured before"] == "p 0.01"
+    assert table.loc[0, "measured after"] == "p 1e-9"
+    assert dashboard.verdict_changes(after, after).empty
+
+
 def test_committed_book_records_every_chapter():
     """Every executed chapter of the book carries its claims record (the dashboard's source)."""
     from nbutils.pipeline import SUMMARY_PAGES, list_chapters

@@ -177,6 +177,29 @@ def test_from_members_roundtrip():
     torch.testing.assert_close(ens.eval()(x)[1], ref(x), rtol=1e-12, atol=1e-12)
 
 
+def test_split_forward_equals_forward():
+    """Running a network up to hidden layer l and the rest from there is the whole forward, for
+    every l (the reference member's hidden outputs checked too), with batch norm in eval mode."""
+    cfg = make_config("fashionmnist_small", "relu", "bn_dropout")
+    ens = EnsembleMLP.from_config(cfg, [3, 4]).double().eval()
+    ref = build_reference_mlp(cfg.architecture.widths, "relu", 4, dropout=cfg.dropout,
+                              batch_norm=True).double().eval()
+    x = torch.rand(7, 784, dtype=torch.float64)
+    assert torch.equal(ens.layer_output(x, -1), x)
+    for l in range(ens.n_hidden):
+        t = ens.layer_output(x, l)
+        assert t.shape == (2, 7, ens.hidden_widths[l])
+        torch.testing.assert_close(ens.logits_from(t, l), ens(x), rtol=0, atol=0)
+    hidden = [m for m in ref if isinstance(m, nn.ReLU)]
+    seen = []
+    handles = [m.register_forward_hook(lambda _m, _i, out: seen.append(out)) for m in hidden]
+    ref(x)
+    for h in handles:
+        h.remove()
+    for l, out in enumerate(seen):
+        torch.testing.assert_close(ens.layer_output(x, l)[1], out, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("bad", [{"seeds": []}, {"seeds": [0]}, {"seeds": [-3]},
                                  {"seeds": [1.5]}, {"device": "tpu"}, {"device": "cuda:7"}])
 def test_bad_training_input(bad):
