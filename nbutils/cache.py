@@ -178,11 +178,21 @@ def shipped_path(path: Path) -> Path | None:
 def load_result(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
     """:func:`load_arrays` of ``path``, else of its shipped counterpart (:func:`shipped_path`);
     ``None`` if neither holds a sound file."""
+    found = _find_result(path)
+    return None if found is None else found[0]
+
+
+def _find_result(path: Path) -> tuple[tuple[dict[str, np.ndarray], dict[str, Any]], str] | None:
+    """:func:`load_result` with where the result came from: ``"cache"`` or ``"shipped"``."""
     loaded = load_arrays(path)
+    if loaded is not None:
+        return loaded, "cache"
     shipped = shipped_path(path)
-    if loaded is None and shipped is not None and shipped != Path(path).resolve():
+    if shipped is not None and shipped != Path(path).resolve():
         loaded = load_arrays(shipped)
-    return loaded
+        if loaded is not None:
+            return loaded, "shipped"
+    return None
 
 
 def save_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -210,10 +220,15 @@ def load_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | No
 
 @dataclass(frozen=True)
 class Use:
-    """One result a process asked for: computed now, or loaded from the cache."""
+    """One result a process asked for, and where it came from: ``"computed"`` now, loaded from
+    the results ``"cache"``, or from the repository's ``"shipped"`` results."""
 
     path: Path
-    computed: bool
+    source: str
+
+    @property
+    def computed(self) -> bool:
+        return self.source == "computed"
 
 
 USES: list[Use] = []  # every memoized result of this process, in order (provenance)
@@ -227,14 +242,14 @@ def memoize_arrays(path: Path, compute: Callable[[], tuple[dict[str, np.ndarray]
     Raises:
         ResultMissingError: the result is missing and ``NBUTILS_RESULTS_ONLY`` is set.
     """
-    loaded = load_result(path)
-    if loaded is not None:
-        USES.append(Use(path, False))
-        return loaded
+    found = _find_result(path)
+    if found is not None:
+        USES.append(Use(path, found[1]))
+        return found[0]
     forbid_computing(f"result {Path(path).parent.name}/{Path(path).name} is neither in the "
                      f"results cache ({results_dir()}) nor among the shipped results "
                      f"({SHIPPED_RESULTS})")
     arrays, meta = compute()
     save_arrays(path, arrays, meta)
-    USES.append(Use(path, True))
+    USES.append(Use(path, "computed"))
     return {k: np.asarray(v) for k, v in arrays.items()}, json.loads(json.dumps(meta))

@@ -519,8 +519,13 @@ class RunRecord:
                  f"{_duration(time.perf_counter() - self._start)}"
                  + (f" ({steps})" if steps else "") + "."]
         if uses:
-            parts.append(f"It computed {computed} result(s) and loaded {len(uses) - computed} "
-                         "from the cache of an earlier run.")
+            shipped = sum(u.source == "shipped" for u in uses)
+            cached = len(uses) - computed - shipped
+            loaded = [f"{cached} from the results cache of an earlier run"] if cached else []
+            if shipped:
+                loaded.append(f"{shipped} from the results shipped in the repository (results/)")
+            parts.append(f"It computed {computed} result(s) and loaded "
+                         f"{' and '.join(loaded) or 0}.")
         networks = list(networks)
         if networks:
             summaries = [n.summary() for n in networks]

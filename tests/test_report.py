@@ -375,16 +375,22 @@ def test_timed_records_and_run_record_states_the_provenance(tmp_path, monkeypatc
 
     monkeypatch.setattr(cache, "USES", [])
     monkeypatch.setattr(report, "TIMINGS", [])
+    monkeypatch.setenv("NBUTILS_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setattr(cache, "SHIPPED_RESULTS", tmp_path / "shipped")
+    cache.save_arrays(tmp_path / "shipped" / "b.npz", {"x": np.zeros(2)}, {})
     run = report.RunRecord("chX", "quick", "cpu")
     with report.timed("curves loaded or computed"):
         pass
     assert capsys.readouterr().out == ""           # nothing printed between the text
-    cache.memoize_arrays(tmp_path / "a.npz", lambda: ({"x": np.ones(2)}, {}))
-    cache.memoize_arrays(tmp_path / "a.npz", lambda: ({"x": np.ones(2)}, {}))
+    for name in ("a.npz", "a.npz", "b.npz"):         # computed, then from the cache; shipped
+        cache.memoize_arrays(tmp_path / "results" / name, lambda: ({"x": np.ones(2)}, {}))
+    assert [u.source for u in cache.USES] == ["computed", "cache", "shipped"]
     text = run.text()
     assert text.startswith("This chapter ran with profile quick (")
     assert "curves loaded or computed" not in text      # under 1 s: not worth naming
-    assert "It computed 1 result(s) and loaded 1 from the cache" in text
+    assert ("It computed 1 result(s) and loaded 1 from the results cache of an earlier run and "
+            "1 from the results shipped in the repository (results/).") in text
+    assert not (tmp_path / "results" / "b.npz").exists()   # a shipped result is not copied
     assert report._duration(30) == "30 s" and report._duration(600) == "10 min"
     assert report._duration(7200) == "2.0 h"
 
