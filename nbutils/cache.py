@@ -226,10 +226,6 @@ class Use:
     path: Path
     source: str
 
-    @property
-    def computed(self) -> bool:
-        return self.source == "computed"
-
 
 USES: list[Use] = []  # every memoized result of this process, in order (provenance)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -508,7 +509,6 @@ class RunRecord:
         from .experiment import hardware_description
 
         uses = cache.USES[self._first_use:]
-        computed = sum(u.computed for u in uses)
         timed_steps = TIMINGS[self._first_timing:]
         longest = sorted((s for _, s in timed_steps), reverse=True)[:MAX_STEPS]
         steps = "; ".join(f"{label}: {_duration(s)}" for label, s in timed_steps
@@ -519,12 +519,12 @@ class RunRecord:
                  f"{_duration(time.perf_counter() - self._start)}"
                  + (f" ({steps})" if steps else "") + "."]
         if uses:
-            shipped = sum(u.source == "shipped" for u in uses)
-            cached = len(uses) - computed - shipped
-            loaded = [f"{cached} from the results cache of an earlier run"] if cached else []
-            if shipped:
-                loaded.append(f"{shipped} from the results shipped in the repository (results/)")
-            parts.append(f"It computed {computed} result(s) and loaded "
+            n = Counter(u.source for u in uses)
+            loaded = [f"{n[source]} {where}" for source, where in (
+                ("cache", "from the results cache of an earlier run"),
+                ("shipped", "from the results shipped in the repository (results/)"))
+                if n[source]]
+            parts.append(f"It computed {n['computed']} result(s) and loaded "
                          f"{' and '.join(loaded) or 0}.")
         networks = list(networks)
         if networks:
