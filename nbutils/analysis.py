@@ -1,5 +1,6 @@
 """What the chapters compute from a trained ensemble, memoized in the results cache.
 
+- :func:`activity`: which hidden neurons are dead or always on (on the training data and on D);
 - :func:`measures`: the information measures of every hidden neuron on the validation set D
   (Eqs. 2-5);
 - :func:`layer_curves`: layer-wise cumulative ablation (Sec. V-C), on every k or on a grid
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 from . import ablation, cache, checks, importance
+from . import activity as nbutils_activity
 from .ensemble import EnsembleMLP
 from .experiment import TrainedEnsemble
 from .measures import MEASURES, neuron_measures
@@ -54,6 +56,25 @@ def measures(ens: TrainedEnsemble, scheme: str = "one_bit", n_bins: int = 2) -> 
     path = ens.result_path("measures", scheme=scheme, n_bins=n_bins, measures=list(MEASURES))
     arrays, _ = cache.memoize_arrays(path, compute)
     return [{name: arrays[f"{name}_{l}"] for name in names}
+            for l in range(len(ens.config.architecture.hidden))]
+
+
+def activity(ens: TrainedEnsemble) -> list[dict[str, np.ndarray]]:
+    """Per hidden layer, bool arrays ``(M, n)``: ``dead`` and ``always_on`` over the training
+    data, ``dead_d`` and ``always_on_d`` over the validation set D
+    (:mod:`nbutils.activity`)."""
+    names = ("dead", "always_on", "dead_d", "always_on_d")
+
+    def compute():
+        d = ens.data
+        arrays = {}
+        for part, x in (("", d.x_train), ("_d", d.x_val)):
+            for l, (dead, on) in enumerate(nbutils_activity.layer_activity(ens.model, x)):
+                arrays[f"dead{part}_{l}"], arrays[f"always_on{part}_{l}"] = dead, on
+        return arrays, {"inputs": "training data (dead, always_on), D (*_d)"}
+
+    arrays, _ = cache.memoize_arrays(ens.result_path("activity"), compute)
+    return [{name: arrays[f"{name}_{l}"].astype(bool) for name in names}
             for l in range(len(ens.config.architecture.hidden))]
 
 

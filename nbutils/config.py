@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from .activations import ACTIVATIONS
 from .checks import choice, positive_int
+from .data import PREPROCESSINGS
 from .datasets import DATASETS, get_dataset
 
 REGULARIZERS: tuple[str, ...] = ("none", "l2", "dropout", "bn_dropout")
@@ -24,6 +25,18 @@ REGULARIZER_LABELS: dict[str, str] = {
     "bn_dropout": "BatchNorm + Dropout",
 }
 PROFILES: tuple[str, ...] = ("ci", "quick", "paper")
+
+# How input pixels are preprocessed: the paper does not say (nbutils.data, nbutils.protocol).
+PREPROCESSING_LABELS: dict[str, str] = {
+    "unit": "pixels in [0, 1]",
+    "standardized": "standardized per channel",
+    "per_pixel": "standardized per pixel",
+}
+PREPROCESSING_SUFFIX: dict[str, str] = {"unit": "", "standardized": "std", "per_pixel": "pix"}
+# The reading the book's chapters use unless told otherwise. It is changed only by the rule of
+# nbutils.protocol.choose_preprocessing applied to the screen, and only once the paper-scale
+# results of the chosen reading are shipped (see the chapter "What the paper left unsaid").
+MAIN_PREPROCESSING = "unit"
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,7 @@ class TrainConfig:
     dropout: tuple[float, ...] = ()      # empty: no Dropout
     batch_norm: bool = False
     batch_size: int = BATCH_SIZE
+    preprocessing: str = "unit"          # input pixels (nbutils.data.PREPROCESSINGS)
 
     @property
     def architecture(self) -> Architecture:
@@ -137,27 +151,48 @@ class TrainConfig:
 
     @property
     def name(self) -> str:
-        """A short human-readable name, e.g. ``mnist-relu-dropout``."""
-        return f"{self.arch}-{self.activation}-{self.regularizer}"
+        """A short human-readable name, e.g. ``mnist-relu-dropout``, or with standardized
+        inputs ``mnist-relu-dropout-std``."""
+        suffix = PREPROCESSING_SUFFIX[self.preprocessing]
+        return f"{self.arch}-{self.activation}-{self.regularizer}" + (f"-{suffix}" if suffix
+                                                                       else "")
 
     @property
     def label(self) -> str:
+        extra = ("" if self.preprocessing == "unit"
+                 else f", {PREPROCESSING_LABELS[self.preprocessing]}")
         return (f"{self.architecture.label}, {self.activation}, "
-                f"{REGULARIZER_LABELS[self.regularizer]}")
+                f"{REGULARIZER_LABELS[self.regularizer]}{extra}")
 
     def digest(self) -> str:
-        """A stable hash of every field (part of the cache key)."""
-        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
+        """A stable hash of every field (part of the cache key). The preprocessing enters only
+        when it is not ``"unit"``, so the keys of every result computed before it was a field
+        (inputs in [0, 1]) stay valid."""
+        fields = asdict(self)
+        if fields["preprocessing"] == "unit":
+            del fields["preprocessing"]
+        return hashlib.sha256(repr(sorted(fields.items())).encode()).hexdigest()[:16]
 
 
 def make_config(arch: str, activation: str, regularizer: str, *,
-                epochs: int | None = None) -> TrainConfig:
+                epochs: int | None = None, preprocessing: str | None = None) -> TrainConfig:
     """The paper's training configuration for one architecture, activation and regularizer.
 
-    By default the number of epochs is chosen by validation between :data:`MIN_EPOCHS` and
-    :data:`MAX_EPOCHS` (see above); ``epochs`` fixes it instead (a profile may shorten
-    training, e.g. ``ci``, and tests do).
+    Args:
+        arch: an architecture of :data:`ARCHITECTURES`.
+        activation: ``"relu"`` or ``"sigmoid"``.
+        regularizer: one of :data:`REGULARIZERS`.
+        epochs: ``None`` (default): the number of epochs is chosen by validation between
+            :data:`MIN_EPOCHS` and :data:`MAX_EPOCHS` (see above); a number fixes it (a profile
+            may shorten training, e.g. ``ci``, and tests do).
+        preprocessing: one of :data:`nbutils.data.PREPROCESSINGS`; ``None`` (default):
+            :data:`MAIN_PREPROCESSING`.
+
+    Returns:
+        The :class:`TrainConfig`.
     """
+    preprocessing = choice(MAIN_PREPROCESSING if preprocessing is None else preprocessing,
+                           PREPROCESSINGS, "preprocessing")
     arch = choice(arch, ARCHITECTURES, "arch")
     activation = choice(activation, ACTIVATIONS, "activation")
     regularizer = choice(regularizer, REGULARIZERS, "regularizer")
@@ -173,6 +208,7 @@ def make_config(arch: str, activation: str, regularizer: str, *,
         weight_decay=WEIGHT_DECAY if regularizer == "l2" else 0.0,
         dropout=a.dropout if regularizer in ("dropout", "bn_dropout") else (),
         batch_norm=regularizer == "bn_dropout",
+        preprocessing=preprocessing,
     )
     if arch == "pruning":  # technical note: Adam, lr 1e-3, batch 32, cross-entropy + L2
         cfg = replace(cfg, optimizer="adam", momentum=0.0)
@@ -235,10 +271,22 @@ def get_profile(name: str) -> Profile:
 
 
 def profile_config(profile: Profile | str, arch: str, activation: str,
-                   regularizer: str) -> TrainConfig:
-    """The training configuration of one network under a profile (profile epochs override)."""
+                   regularizer: str, preprocessing: str | None = None) -> TrainConfig:
+    """The training configuration of one network under a profile (profile epochs override).
+
+    Args:
+        profile: a profile name or :class:`Profile`.
+        arch: an architecture of :data:`ARCHITECTURES`.
+        activation: ``"relu"`` or ``"sigmoid"``.
+        regularizer: one of :data:`REGULARIZERS`.
+        preprocessing: as in :func:`make_config`.
+
+    Returns:
+        The :class:`TrainConfig` (:func:`make_config` with the profile's epochs).
+    """
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    return make_config(arch, activation, regularizer, epochs=prof.epochs)
+    return make_config(arch, activation, regularizer, epochs=prof.epochs,
+                       preprocessing=preprocessing)
 
 
 # The configurations each chapter of the book uses: (architecture, activation, regularizer).

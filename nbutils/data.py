@@ -16,8 +16,22 @@ Dataset names are matched ignoring case and the characters ``-``, ``_`` and spac
 
 The designated training set is split once, by a permutation drawn from ``SPLIT_SEED`` alone,
 into 80 % training and 20 % validation (the set D on which the information measures are
-computed); the test set gives accuracies. Pixels are float32 in [0, 1], flattened (CIFAR-10 in
+computed); the test set gives accuracies. Pixels are float32, flattened (CIFAR-10 in
 torchvision's CHW order); labels are int64.
+
+Input preprocessing (the paper does not state it; :data:`PREPROCESSINGS`):
+
+- ``"unit"``: ``uint8 / 255``, pixels in [0, 1] (torchvision's ``ToTensor``);
+- ``"standardized"``: then, per colour channel, minus the mean and divided by the standard
+  deviation of that channel over the training part of the split (the ``Normalize`` step of
+  PyTorch's own MNIST and CIFAR-10 examples; statistics from the training images only, so
+  nothing of D or the test set leaks into the inputs). One mean and one deviation per channel
+  (MNIST and FashionMNIST: one; CIFAR-10: three), computed in float64 on the CPU, so the inputs
+  are identical on every device.
+- ``"per_pixel"``: then each input dimension (pixel and channel) minus its mean and divided by
+  its standard deviation over the training part (scikit-learn's ``StandardScaler`` on the
+  flattened images); a dimension that is constant on the training images (MNIST's corners) is
+  only centred, its scale taken as 1, as ``StandardScaler`` does.
 """
 
 from __future__ import annotations
@@ -34,9 +48,10 @@ from torch import Tensor
 from torchvision import datasets
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-from .checks import optional_positive_int
+from .checks import choice, optional_positive_int
 from .datasets import DATASETS, get_dataset, normalize_dataset_name, trusted_sha256  # noqa: F401 (re-exported)
 
+PREPROCESSINGS: tuple[str, ...] = ("unit", "standardized", "per_pixel")
 SPLIT_SEED: int = 8020  # never change: it fixes the train/validation split and every fingerprint
 ENV_VAR = "NBUTILS_DATA"
 
@@ -221,8 +236,12 @@ class DataSplits:
                 f"{self.x_train.device}, fingerprint {self.fingerprint[:12]})")
 
 
-def _fingerprint(raw: _Raw, train_idx: Tensor, val_idx: Tensor, n_test: int) -> str:
-    digest = hashlib.sha256(f"nbutils.data v1, float32 = uint8 / 255 | {raw.digest}".encode())
+def _fingerprint(raw: _Raw, train_idx: Tensor, val_idx: Tensor, n_test: int,
+                 preprocessing: str = "unit") -> str:
+    head = "nbutils.data v1, float32 = uint8 / 255"
+    if preprocessing != "unit":  # [0, 1] inputs keep the fingerprint they always had
+        head += f", then {preprocessing}"
+    digest = hashlib.sha256(f"{head} | {raw.digest}".encode())
     for idx in (train_idx, val_idx):
         digest.update(f"|{len(idx)}|".encode())
         digest.update(idx.numpy().tobytes())
@@ -235,9 +254,33 @@ def _as_float(x: Tensor, device: torch.device) -> Tensor:
     return x.to(torch.float32).div_(255.0).to(device)
 
 
+def channel_stats(x: Tensor, channels: int) -> tuple[Tensor, Tensor]:
+    """Mean and standard deviation (population, float64) of each channel of flattened CHW
+    images ``x`` ``(N, channels * pixels)``, over every image and pixel: two ``(channels,)``."""
+    per_channel = x.to(torch.float64).reshape(x.shape[0], channels, -1)
+    return per_channel.mean(dim=(0, 2)), per_channel.std(dim=(0, 2), correction=0)
+
+
+def pixel_stats(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean and scale (float64) of every input dimension of ``x`` ``(N, d)``: the population
+    standard deviation, or 1 where it is 0 (a constant dimension is only centred)."""
+    x64 = x.to(torch.float64)
+    std = x64.std(dim=0, correction=0)
+    return x64.mean(dim=0), torch.where(std > 0, std, torch.ones_like(std))
+
+
+def _standardize(x: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """``(x - mean) / std`` as float32: per channel of flattened CHW images when ``mean`` has
+    one entry per channel, per input dimension when it has one per dimension."""
+    channels = len(mean)
+    z = (x.to(torch.float64).reshape(x.shape[0], channels, -1) - mean[:, None]) / std[:, None]
+    return z.reshape(x.shape[0], -1).to(torch.float32)
+
+
 def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: int | None = None,
                  limit_val: int | None = None, limit_test: int | None = None,
-                 val_fraction: float | None = None) -> DataSplits:
+                 val_fraction: float | None = None,
+                 preprocessing: str = "unit") -> DataSplits:
     """Load a dataset with the paper's split; ``limit_*`` keep the first n of each split.
 
     Args:
@@ -250,22 +293,26 @@ def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: 
         limit_test: the same for the test set.
         val_fraction: the share of the designated training set held out as D; ``None``
             (default): the paper's 20 %. The pruning note's 50 000 / 10 000 split is ``1 / 6``.
+        preprocessing: ``"unit"`` (default; pixels in [0, 1]), ``"standardized"`` (per
+            channel) or ``"per_pixel"`` (per input dimension), with the means and deviations
+            of the training part (module docstring).
 
     Returns:
-        :class:`DataSplits` on ``device``: float32 inputs in [0, 1] ``x_train``
+        :class:`DataSplits` on ``device``: float32 inputs (in [0, 1], or standardized) ``x_train``
         ``(N_train, d)``, ``x_val`` ``(N_val, d)``, ``x_test`` ``(N_test, d)`` (``d`` = 784 for
         MNIST and FashionMNIST, 3072 for CIFAR-10), int64 labels ``y_train`` ``(N_train,)``,
         ``y_val`` ``(N_val,)``, ``y_test`` ``(N_test,)`` in ``0..C-1`` (``C = 10``), and the
         ``fingerprint`` (sha256) of the exact arrays.
 
     Raises:
-        ValueError: an unknown ``name``, or a limit that is neither ``None`` nor a positive
-            integer.
+        ValueError: an unknown ``name`` or ``preprocessing``, or a limit that is neither
+            ``None`` nor a positive integer.
         DataNotFoundError: files missing from the ``NBUTILS_DATA`` folder, or a failed
             download.
         DataCorruptError: a local file does not match its trusted checksum.
     """
     name = normalize_dataset_name(name)
+    preprocessing = choice(preprocessing, PREPROCESSINGS, "preprocessing")
     limit_train = optional_positive_int(limit_train, "limit_train", "or None for all")
     limit_val = optional_positive_int(limit_val, "limit_val", "or None for all")
     limit_test = optional_positive_int(limit_test, "limit_test", "or None for all")
@@ -291,12 +338,17 @@ def load_dataset(name: str, *, device: str | torch.device = "cpu", limit_train: 
     train_idx, val_idx = split_indices(len(raw.y_train), val_fraction or spec.val_fraction)
     train_idx, val_idx = train_idx[:limit_train], val_idx[:limit_val]
     n_test = len(raw.y_test[:limit_test])
+    cpu = torch.device("cpu")
+    x_train, x_val, x_test = (_as_float(x, cpu) for x in
+                              (raw.x_train[train_idx], raw.x_train[val_idx], raw.x_test[:n_test]))
+    if preprocessing != "unit":
+        mean, std = (channel_stats(x_train, spec.channels) if preprocessing == "standardized"
+                     else pixel_stats(x_train))
+        x_train, x_val, x_test = (_standardize(x, mean, std) for x in (x_train, x_val, x_test))
     return DataSplits(
         name=name, n_classes=spec.n_classes, input_dim=raw.x_train.shape[1],
-        x_train=_as_float(raw.x_train[train_idx], device),
-        y_train=raw.y_train[train_idx].to(device),
-        x_val=_as_float(raw.x_train[val_idx], device),
-        y_val=raw.y_train[val_idx].to(device),
-        x_test=_as_float(raw.x_test[:n_test], device), y_test=raw.y_test[:n_test].to(device),
-        fingerprint=_fingerprint(raw, train_idx, val_idx, n_test),
+        x_train=x_train.to(device), y_train=raw.y_train[train_idx].to(device),
+        x_val=x_val.to(device), y_val=raw.y_train[val_idx].to(device),
+        x_test=x_test.to(device), y_test=raw.y_test[:n_test].to(device),
+        fingerprint=_fingerprint(raw, train_idx, val_idx, n_test, preprocessing),
     )

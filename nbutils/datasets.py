@@ -37,6 +37,7 @@ class DatasetSpec:
     train_size: int                 # images in the designated training set
     test_size: int                  # images in the test set
     val_fraction: float = 0.2       # the paper's 80/20 split of the designated training set
+    channels: int = 1               # colour channels (CHW order when flattened)
 
     @property
     def n_classes(self) -> int:
@@ -80,7 +81,7 @@ DATASET_REGISTRY: dict[str, DatasetSpec] = {
              "data_batch_5": "fff4a0250f77e8874b08ef731b44460555c6b20f72a6c07fc334536b0f79a4a4",
              "test_batch": "42d37723fe7531276392498b3bb91458e539fde43d893f3940f4c75b2ecb56b7"},
             ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-             "truck"), 3072, 50_000, 10_000),
+             "truck"), 3072, 50_000, 10_000, channels=3),
     )
 }
 DATASETS: tuple[str, ...] = tuple(DATASET_REGISTRY)

@@ -66,15 +66,19 @@ class TrainedEnsemble:
         regularizer: one of :data:`nbutils.config.REGULARIZERS`.
         profile: a profile name or :class:`~nbutils.config.Profile`.
         seeds: the number of seeds (``None``: the profile's number for this architecture).
+        preprocessing: the input preprocessing, ``"unit"`` or ``"standardized"``; ``None``:
+            :data:`nbutils.config.MAIN_PREPROCESSING`.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
         progress: a progress bar while training.
     """
 
     def __init__(self, arch: str, activation: str, regularizer: str, *,
                  profile: str | Profile = "quick", seeds: int | None = None,
-                 device: str | None = "auto", progress: bool = False):
+                 preprocessing: str | None = None, device: str | None = "auto",
+                 progress: bool = False):
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
-        self.config: TrainConfig = profile_config(self.profile, arch, activation, regularizer)
+        self.config: TrainConfig = profile_config(self.profile, arch, activation, regularizer,
+                                                  preprocessing)
         n_seeds = self.profile.n_seeds(self.config.arch) if seeds is None else seeds
         self.seeds = seed_list(n_seeds)
         self.device = resolve_device(device)
@@ -90,6 +94,7 @@ class TrainedEnsemble:
     def data(self) -> DataSplits:
         return load_dataset(self.config.dataset, device=self.device,
                             val_fraction=self.config.architecture.val_fraction,
+                            preprocessing=self.config.preprocessing,
                             **self.profile.data_limits)
 
     @cached_property

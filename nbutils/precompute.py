@@ -69,7 +69,8 @@ def steps(config: Config) -> list[tuple[str, Callable[[TrainedEnsemble], object]
     the trained ensemble and asks :mod:`nbutils.analysis` for one result (memoized)."""
     out: list[tuple[str, Callable[[TrainedEnsemble], object]]] = [
         ("summary (chapter 1)", lambda e: e.summary()),
-        ("measures (chapters 2, 3, 6)", analysis.measures)]
+        ("measures (chapters 2, 3, 6)", analysis.measures),
+        ("dead and always-on neurons", analysis.activity)]
     layers = range(len(_hidden(config)))
 
     def curves(layer: int, value: str) -> Callable[[TrainedEnsemble], object]:
@@ -146,7 +147,12 @@ def ship(config: Config, profile: str, *, device: str = "auto") -> list[Path]:
     """Copy the cached results of ``config`` under ``profile`` into the shipped results
     (:data:`nbutils.cache.SHIPPED_RESULTS`), each file with its checksum, atomically; files
     already shipped with the same bytes are left alone. Returns the files written."""
-    ens = TrainedEnsemble(*config, profile=profile, device=device)
+    return ship_ensemble(TrainedEnsemble(*config, profile=profile, device=device))
+
+
+def ship_ensemble(ens: TrainedEnsemble) -> list[Path]:
+    """:func:`ship` for one ensemble (any profile, seeds and preprocessing)."""
+    profile = ens.profile.name
     source = cache.results_dir() / ens.name
     if not source.is_dir():
         raise FileNotFoundError(f"no results of {ens.name} in {cache.results_dir()}: run "
