@@ -14,7 +14,15 @@ from typing import Any
 from . import checks
 from .ablation import ABLATION_VALUES
 from .activations import ACTIVATIONS
-from .config import ARCHITECTURES, CHAPTER_CONFIGS, PROFILES, REGULARIZERS, get_profile
+from .config import (
+    ARCHITECTURES,
+    CHAPTER_CONFIGS,
+    MAIN_PREPROCESSING,
+    PROFILES,
+    REGULARIZERS,
+    get_profile,
+)
+from .data import PREPROCESSINGS
 from .train import resolve_device
 
 
@@ -102,6 +110,10 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "activation": _choice(ACTIVATIONS),
     "regularizer": _choice(REGULARIZERS),
     "ablation_value": _choice(ABLATION_VALUES),
+    "preprocessing": lambda name, value: MAIN_PREPROCESSING if value is None else _wrap(
+        lambda v, n: checks.choice(v, PREPROCESSINGS, n),
+        f"one of {list(PREPROCESSINGS)}, or None for the book's main reading "
+        f"({MAIN_PREPROCESSING!r})")(name, value),
     "layers": _int_list(1, "a hidden-layer number >= 1 (the paper's numbering) or a list of them"),
     "chapters": _chapters,
     "k": _int_list(0, "a non-negative integer or a list of them"),

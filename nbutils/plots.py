@@ -453,3 +453,44 @@ def pruning_panel(ax: Axes, counts: Sequence[int], curves: Mapping[str, np.ndarr
     if legend:
         ax.legend(fontsize=fontsize - 1, loc="lower left" if legend is True else legend)
     return ax
+
+
+# ------------------------------------------------------------- the preprocessing screen
+READING_COLORS = {"unit": "tab:gray", "standardized": "tab:blue", "per_pixel": "tab:orange"}
+
+
+def screen_panel(ax: Axes, values: Mapping[str, Mapping[str, float]], *, xlabel: str,
+                 fontsize: float = 9) -> Axes:
+    """Grouped horizontal bars: one group per configuration (top to bottom in the order of
+    ``values``), one bar per reading, e.g. the percent of dead first-layer neurons.
+
+    Args:
+        ax: the axes to draw into.
+        values: ``{configuration: {reading: value}}``, every configuration with the same
+            readings (keys of :data:`READING_COLORS`).
+        xlabel: the label of the value axis.
+        fontsize: of tick labels and legend.
+
+    Returns:
+        ``ax``.
+    """
+    if not values:
+        raise ValueError("values: no configurations to draw")
+    readings = list(next(iter(values.values())))
+    unknown = [r for r in readings if r not in READING_COLORS]
+    if unknown:
+        raise ValueError(f"values: readings {unknown} have no colour; known: "
+                         f"{list(READING_COLORS)}")
+    height = 0.8 / len(readings)
+    names = list(values)
+    for j, reading in enumerate(readings):
+        ys = [i + (j - (len(readings) - 1) / 2) * height for i in range(len(names))]
+        ax.barh(ys, [values[n][reading] for n in names], height=height,
+                color=READING_COLORS[reading], label=reading.replace("_", " "))
+    ax.set_yticks(range(len(names)), names, fontsize=fontsize)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel, fontsize=fontsize)
+    ax.tick_params(axis="x", labelsize=fontsize)
+    ax.legend(fontsize=fontsize, frameon=False, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return ax

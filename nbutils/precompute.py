@@ -1,4 +1,4 @@
-"""Every result chapters 1-6 and 10 read about one configuration, computed in one go.
+"""Every result chapters 1-7 and 10 read about one configuration, computed in one go.
 
 Chapters 2-6 and 10 see their networks only through memoized results (:mod:`nbutils.analysis`): the
 information measures, the ablation curves, one member's weights. This module asks for exactly the
@@ -16,6 +16,12 @@ Command line::
 
     python -m nbutils.precompute --profile paper --config mnist-relu-l2 [--ship]
     python -m nbutils.precompute --profile ci --all
+    python -m nbutils.precompute --profile paper --config cifar10-relu-l2 --device cuda \
+        --preprocessing standardized --ship
+
+``--all`` means the configurations of chapters 1-6 (hours on a CPU at ``paper``); the three
+CIFAR-10 networks of chapter 7 (:data:`CH7_CONFIGS`) are named one by one: at ``paper`` they
+are meant for a GPU.
 """
 from __future__ import annotations
 
@@ -31,33 +37,50 @@ from .config import (
     ARCHITECTURES,
     CHAPTER_CONFIGS,
     FIG3_ABLATION_VALUES,
+    MAIN_PREPROCESSING,
     PROFILES,
     get_profile,
-    profile_config,
 )
+from .data import PREPROCESSINGS
 from .experiment import TrainedEnsemble
 from .measures import FINE_QUANTIZERS, QUANTIZERS
+from .report import EARLY_SHARE
 
 Config = tuple[str, str, str]
 
 CH2_NETWORK: Config = ("mnist", "relu", "dropout")  # chapter 2's default parameters
 CH5_STRONG: Config = ("mnist", "relu", "l2")         # chapter 5, claim C3: not a Fig. 3 panel
 CH6_QUANTIZED: Config = CHAPTER_CONFIGS["fig4"][2]    # chapter 6, claim F1c: Fig. 4(c)
-K_FRACTION = 0.8                                      # chapter 2 reads ablation gaps at 80 %
+K_FRACTION = 0.8                                      # chapters 2, 5-7 read gaps at 80 %
+CH7_CONFIGS: tuple[Config, ...] = CHAPTER_CONFIGS["fig5"]
+# chapter 7 reads its curves also after ablating 5 % of a layer ("at once") and at these k
+CH7_POINTS = (200, 500, 600)
 
 
-def config_names(profile: str = "paper") -> list[str]:
-    """Every configuration chapters 1-6 use, by name (``mnist-relu-l2``), in chapter 1's order."""
+def cifar_grid(ens: TrainedEnsemble, layer: int, dense: int | None = None,
+               step: int | None = None) -> list[int]:
+    """The grid of chapter 7's curves of hidden ``layer`` (0-based): the profile's grid
+    (``dense`` and ``step`` override it, as the chapter's parameters do) plus every point where
+    the chapter reads a gap (80 % and 5 % of the layer, :data:`CH7_POINTS`)."""
+    n = ens.config.architecture.hidden[layer]
+    extra = [int(round(K_FRACTION * n)), int(round(EARLY_SHARE * n)), *CH7_POINTS]
+    return analysis.layer_grid(ens, layer, dense, step, extra=extra)
+
+
+def config_names(profile: str = "paper", *, cifar: bool = False) -> list[str]:
+    """Every configuration chapters 1-6 use (with ``cifar``, also chapter 7's), by name
+    (``mnist-relu-l2``), in chapter 1's order."""
     seen: dict[str, None] = {}
-    for entry in ("fig1", "fig2", "fig3", "fig4", "mnist_all"):
+    for entry in ("fig1", "fig2", "fig3", "fig4", "mnist_all") + (("fig5",) if cifar else ()):
         for c in CHAPTER_CONFIGS[entry]:
-            seen.setdefault(profile_config(profile, *c).name, None)
+            seen.setdefault("-".join(c), None)
     return list(seen)
 
 
 def parse_config(name: str) -> Config:
-    """``"mnist-relu-l2"`` -> ``("mnist", "relu", "l2")``, one of :func:`config_names`."""
-    names = config_names()
+    """``"mnist-relu-l2"`` -> ``("mnist", "relu", "l2")``, one of
+    :func:`config_names` (``cifar=True``)."""
+    names = config_names(cifar=True)
     if name not in names:
         raise ValueError(f"config={name!r} is not allowed: one of {names}")
     arch, activation, regularizer = name.split("-")
@@ -108,6 +131,10 @@ def steps(config: Config) -> list[tuple[str, Callable[[TrainedEnsemble], object]
         for value in ("zero", "mean"):
             out += [(f"layer {l + 1} curves, {value} (chapter 6, S6)", curves(l, value))
                      for l in layers]
+    if config in CH7_CONFIGS:
+        out += [(f"layer {l + 1} curves (chapter 7)",
+                 lambda e, l=l: analysis.layer_curves(e, l, ks=cifar_grid(e, l)))
+                for l in layers]
     if config in CHAPTER_CONFIGS["importance"]:
         for l in layers:
             out += [(f"layer {l + 1} curves (chapter 10)", curves(l, "zero")),
@@ -123,10 +150,14 @@ def _hidden(config: Config) -> tuple[int, ...]:
 
 
 def precompute(config: Config, profile: str, *, device: str = "auto",
+               preprocessing: str | None = None, seeds: int | None = None,
                log: Callable[[str], None] = print) -> dict[str, float]:
-    """Train (or load) ``config`` under ``profile`` and compute every result of :func:`steps`;
-    returns the seconds of each step (a result already cached takes almost none)."""
-    ens = TrainedEnsemble(*config, profile=profile, device=device)
+    """Train (or load) ``config`` under ``profile`` (and ``preprocessing``; ``None``: the
+    book's main reading) and compute every result of :func:`steps`; returns the seconds of
+    each step (a result already cached takes almost none). ``seeds``: fewer (or more) seeds
+    than the profile's (``None``: the profile's)."""
+    ens = TrainedEnsemble(*config, profile=profile, device=device, preprocessing=preprocessing,
+                          seeds=seeds)
     seconds: dict[str, float] = {}
     for label, step in steps(config):   # a result asked twice is loaded the second time
         start = time.perf_counter()
@@ -143,11 +174,13 @@ def precompute_all(profile: str, *, device: str = "auto",
             for name in config_names(profile)}
 
 
-def ship(config: Config, profile: str, *, device: str = "auto") -> list[Path]:
+def ship(config: Config, profile: str, *, device: str = "auto",
+         preprocessing: str | None = None, seeds: int | None = None) -> list[Path]:
     """Copy the cached results of ``config`` under ``profile`` into the shipped results
     (:data:`nbutils.cache.SHIPPED_RESULTS`), each file with its checksum, atomically; files
     already shipped with the same bytes are left alone. Returns the files written."""
-    return ship_ensemble(TrainedEnsemble(*config, profile=profile, device=device))
+    return ship_ensemble(TrainedEnsemble(*config, profile=profile, device=device,
+                                         preprocessing=preprocessing, seeds=seeds))
 
 
 def ship_ensemble(ens: TrainedEnsemble) -> list[Path]:
@@ -178,9 +211,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="paper", choices=PROFILES)
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--config", nargs="+", metavar="NAME",
-                       help=f"configurations, of: {' '.join(config_names())}")
-    which.add_argument("--all", action="store_true", help="every configuration")
+                       help=f"configurations, of: {' '.join(config_names(cifar=True))}")
+    which.add_argument("--all", action="store_true",
+                       help="every configuration of chapters 1-6")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--preprocessing", default=None, choices=PREPROCESSINGS,
+                        help="input preprocessing (default: the book's main reading, "
+                             f"{MAIN_PREPROCESSING})")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="number of seeds (default: the profile's)")
     parser.add_argument("--ship", action="store_true",
                         help=f"copy the results into {cache.SHIPPED_RESULTS}")
     args = parser.parse_args(argv)
@@ -192,11 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     for config in configs:
         start = time.perf_counter()
-        precompute(config, args.profile, device=args.device)
+        precompute(config, args.profile, device=args.device, preprocessing=args.preprocessing,
+                   seeds=args.seeds)
         print(f"{'-'.join(config)}: all results in {time.perf_counter() - start:.1f} s",
               flush=True)
         if args.ship:
-            for path in ship(config, args.profile, device=args.device):
+            for path in ship(config, args.profile, device=args.device,
+                             preprocessing=args.preprocessing, seeds=args.seeds):
                 print(f"shipped {path.relative_to(cache.SHIPPED_RESULTS.parent)} "
                       f"({os.path.getsize(path) / 1e3:.0f} kB)")
     return 0

@@ -28,15 +28,17 @@ the dead shares because they are what the readings change, and test accuracy onl
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
-from . import activity, analysis
-from .config import ARCHITECTURES, CHAPTER_CONFIGS, MIN_DELTA
+from . import activity, analysis, cache
+from .config import ARCHITECTURES, CHAPTER_CONFIGS, MIN_DELTA, PROFILES
 from .data import PREPROCESSINGS
 from .experiment import TrainedEnsemble
 
@@ -61,10 +63,11 @@ def screen_seeds(config: Config) -> int:
     return SCREEN_SEEDS[ARCHITECTURES[config[0]].dataset]
 
 
-def screen_ensemble(config: Config, preprocessing: str, device: str = "auto"
-                    ) -> TrainedEnsemble:
-    """The screen's ensemble of ``config`` under ``preprocessing``."""
-    return TrainedEnsemble(*config, profile=SCREEN_PROFILE, seeds=screen_seeds(config),
+def screen_ensemble(config: Config, preprocessing: str, device: str = "auto",
+                    profile: str = SCREEN_PROFILE) -> TrainedEnsemble:
+    """The screen's ensemble of ``config`` under ``preprocessing`` (another ``profile`` than
+    the screen's is for smoke tests)."""
+    return TrainedEnsemble(*config, profile=profile, seeds=screen_seeds(config),
                            preprocessing=preprocessing, device=device)
 
 
@@ -84,9 +87,10 @@ class ScreenRow:
     seconds: float               # training time
 
 
-def screen_row(config: Config, preprocessing: str, device: str = "auto") -> ScreenRow:
+def screen_row(config: Config, preprocessing: str, device: str = "auto",
+               profile: str = SCREEN_PROFILE) -> ScreenRow:
     """Train (or load) one ensemble of the screen and read its row."""
-    ens = screen_ensemble(config, preprocessing, device)
+    ens = screen_ensemble(config, preprocessing, device, profile)
     s = ens.summary()
     layers = analysis.activity(ens)
     share = [activity.shares(layer["dead"], layer["always_on"]) for layer in layers]
@@ -162,13 +166,14 @@ def decide(rows: Iterable[ScreenRow]) -> Decision:
 
 
 def run_screen(configs: Sequence[Config] | None = None, readings: Sequence[str] = PREPROCESSINGS,
-               device: str = "auto", log=print) -> list[ScreenRow]:
+               device: str = "auto", profile: str = SCREEN_PROFILE, log=print
+               ) -> list[ScreenRow]:
     """Train (or load) the screen's ensembles, one configuration and reading at a time."""
     rows = []
     for config in configs or screen_configs():
         for reading in readings:
             start = time.perf_counter()
-            row = screen_row(config, reading, device)
+            row = screen_row(config, reading, device, profile)
             rows.append(row)
             log(f"{row.config} [{reading}]: val {100 * row.val_acc:.2f} %, test "
                 f"{100 * row.test_acc:.2f} %, epoch {row.chosen_epoch}/{row.epochs_trained}, "
@@ -177,23 +182,74 @@ def run_screen(configs: Sequence[Config] | None = None, readings: Sequence[str] 
     return rows
 
 
+def row_to_json(row: ScreenRow) -> dict:
+    """A :class:`ScreenRow` as a JSON-serialisable dict."""
+    return {**asdict(row), "dead": list(row.dead), "always_on": list(row.always_on)}
+
+
+def row_from_json(data: dict) -> ScreenRow:
+    """The inverse of :func:`row_to_json`."""
+    return ScreenRow(**{**data, "dead": tuple(data["dead"]),
+                        "always_on": tuple(data["always_on"])})
+
+
+def write_rows(path: Path, rows: Iterable[ScreenRow]) -> None:
+    """Write rows as a JSON list, atomically."""
+    text = json.dumps([row_to_json(r) for r in rows], indent=1)
+    cache.atomic_write_bytes(Path(path), text.encode())
+
+
+def read_rows(*paths: Path) -> list[ScreenRow]:
+    """The rows of one or more files of :func:`write_rows`; a (configuration, reading) that
+    appears twice keeps its last row."""
+    rows: dict[tuple[str, str], ScreenRow] = {}
+    for path in paths:
+        for data in json.loads(Path(path).read_text()):
+            row = row_from_json(data)
+            rows[row.config, row.preprocessing] = row
+    return list(rows.values())
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .precompute import ship_ensemble
+    from .precompute import parse_config, ship_ensemble
 
     parser = argparse.ArgumentParser(prog="python -m nbutils.protocol",
-                                     description="The preprocessing screen (nbutils.protocol).")
-    parser.add_argument("--datasets", nargs="+", default=list(SCREEN_SEEDS),
-                        choices=list(SCREEN_SEEDS), help="which datasets' configurations")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--ship", action="store_true",
-                        help="copy each ensemble's results into the repository's results/")
+                                     description="The preprocessing screen and its rule.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("screen", help="train (or load) the screen's ensembles")
+    run.add_argument("--datasets", nargs="+", default=list(SCREEN_SEEDS),
+                     choices=list(SCREEN_SEEDS), help="which datasets' configurations")
+    run.add_argument("--configs", nargs="+", default=None, metavar="NAME",
+                     help="only these configurations (e.g. cifar10-relu-l2)")
+    run.add_argument("--readings", nargs="+", default=list(PREPROCESSINGS),
+                     choices=list(PREPROCESSINGS))
+    run.add_argument("--device", default="auto")
+    run.add_argument("--profile", default=SCREEN_PROFILE, choices=PROFILES,
+                     help=f"the screen's is {SCREEN_PROFILE}; another is for smoke tests")
+    run.add_argument("--ship", action="store_true",
+                     help="copy each ensemble's results into the repository's results/")
+    run.add_argument("--rows", type=Path, default=None,
+                     help="write the rows measured (JSON) to this file")
+    dec = sub.add_parser("decide", help="apply the rule to rows written by `screen --rows`")
+    dec.add_argument("rows", nargs="+", type=Path)
     args = parser.parse_args(argv)
-    configs = [c for c in screen_configs() if ARCHITECTURES[c[0]].dataset in args.datasets]
+    if args.command == "decide":
+        rows = read_rows(*args.rows)
+        d = decide(rows)
+        print(json.dumps({"reading": d.reading, "step": d.step, "wins": d.wins,
+                          "ties": d.ties, "mean_score": d.mean_score,
+                          "configurations": len({r.config for r in rows})}))
+        return 0
+    configs = ([parse_config(n) for n in args.configs] if args.configs else
+               [c for c in screen_configs() if ARCHITECTURES[c[0]].dataset in args.datasets])
+    rows = []
     for config in configs:
-        for reading in PREPROCESSINGS:
-            run_screen([config], [reading], args.device)
+        for reading in args.readings:
+            rows += run_screen([config], [reading], args.device, args.profile)
             if args.ship:
-                ship_ensemble(screen_ensemble(config, reading, args.device))
+                ship_ensemble(screen_ensemble(config, reading, args.device, args.profile))
+            if args.rows:
+                write_rows(args.rows, rows)
     return 0
 
 

@@ -265,3 +265,18 @@ def test_pruning_panel_draws_the_mean_of_each_ordering():
     with pytest.raises(ValueError, match="expected"):
         plots.pruning_panel(ax, [0, 50], curves)
     plt.close(fig)
+
+
+def test_screen_panel_draws_one_bar_per_reading_and_config():
+    import matplotlib.pyplot as plt
+
+    from nbutils.plots import screen_panel
+
+    fig, ax = plt.subplots()
+    values = {"a": {"unit": 30.0, "standardized": 1.0}, "b": {"unit": 5.0, "standardized": 0.0}}
+    screen_panel(ax, values, xlabel="dead (%)")
+    assert len(ax.patches) == 4
+    assert sorted(p.get_width() for p in ax.patches) == [0.0, 1.0, 5.0, 30.0]
+    with pytest.raises(ValueError, match="no colour"):
+        screen_panel(ax, {"a": {"whitened": 1.0, "unit": 2.0}}, xlabel="x")
+    plt.close(fig)

@@ -64,3 +64,21 @@ def test_screen_covers_chapters_1_to_7():
     assert ("pruning", "sigmoid", "l2") not in configs
     assert screen_seeds(("cifar10_funnel", "relu", "l2")) == 1
     assert screen_seeds(("mnist", "relu", "l2")) == 3
+
+
+def test_rows_round_trip_and_decide(tmp_path):
+    from nbutils.protocol import ScreenRow, decide, read_rows, write_rows
+
+    def row(config, reading, val):
+        return ScreenRow(config, reading, 3, val, val - 0.01, 9, 12, (1.0, 2.0), (0.0, 0.5), 3.0)
+
+    first = [row("a", "unit", 0.90), row("a", "standardized", 0.95), row("a", "per_pixel", 0.91)]
+    second = [row("b", r, v) for r, v in (("unit", 0.97), ("standardized", 0.96),
+                                           ("per_pixel", 0.99))]
+    write_rows(tmp_path / "1.json", first)
+    write_rows(tmp_path / "2.json", second + [row("a", "unit", 0.99)])   # replaces a/unit
+    rows = read_rows(tmp_path / "1.json", tmp_path / "2.json")
+    assert len(rows) == 6 and rows[0] == row("a", "unit", 0.99)
+    d = decide(rows)
+    assert d.wins == {"unit": 1, "standardized": 0, "per_pixel": 1}   # a: unit 0.99 > 0.95
+    assert (d.step, d.reading) == ("mean", "unit")
