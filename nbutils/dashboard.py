@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from .report import CLAIMS_RECORD, SCALE_PREFIXES, VERDICTS
+from .report import CLAIMS_RECORD, SCALE_PREFIXES, VERDICTS, combine
 
 REGISTER: dict[str, str] = {
     # setup (Sec. III, V)
@@ -88,6 +88,7 @@ class Row:
     chapter: str     # the notebook's file name, e.g. "05_layerwise_mnist.ipynb"
     title: str       # the chapter's title, e.g. "5. Fig. 3: layer-wise ..."
     ours: str = ""   # what the chapter measured
+    provisional: bool = False  # the chapter ran below the paper's scale (report.is_provisional)
 
     @property
     def base_id(self) -> str:
@@ -117,8 +118,10 @@ def read_records(notebook: str | Path) -> list[Row]:
             text = out["data"]["application/papermill.record/text/plain"]
             try:
                 record = json.loads(ast.literal_eval(text))
+                # records written before "provisional" was recorded: from the profile alone
+                provisional = bool(record.get("provisional", record["profile"] != "paper"))
                 rows += [Row(r["claim"], r["verdict"], r["why"], record["profile"], path.name,
-                             title, r.get("ours", "")) for r in record["rows"]]
+                             title, r.get("ours", ""), provisional) for r in record["rows"]]
             except (ValueError, SyntaxError, KeyError, TypeError) as err:
                 raise ValueError(f"{path.name}: the claims record is not readable ({err})") \
                     from err
@@ -164,44 +167,78 @@ def first_reason(why: str, limit: int = 160) -> str:
     return first[:limit].rsplit(" ", 1)[0] + " ..."
 
 
+def kept_rows(rows: list[Row], cid: str) -> list[Row]:
+    """The rows of claim ``cid`` the dashboard shows: all, except a chapter's "not testable"
+    placeholder for a verdict another chapter gives, i.e. a not-testable row when another
+    chapter judges the same part (the same claim name, e.g. "S4 (CIFAR-10)") or, for a
+    placeholder of the whole claim ("F1b"), any part of it."""
+    mine = [r for r in rows if r.base_id == cid]
+    judged = [r for r in mine if r.verdict != "not testable"]
+
+    def superseded(r: Row) -> bool:
+        return r.verdict == "not testable" and any(
+            j.chapter != r.chapter and (j.claim == r.claim or r.claim == cid) for j in judged)
+
+    return [r for r in mine if not superseded(r)]
+
+
 def dashboard(rows: list[Row]) -> pd.DataFrame:
-    """One row per claim of :data:`REGISTER` (or per judged part of a claim): verdict, chapter,
-    profile and the first reason. A chapter's "not testable" placeholder (a claim judged in
-    another chapter) is dropped when another chapter judges the claim; a claim no chapter
-    records is listed as :data:`NO_CHAPTER`."""
+    """One row per claim of :data:`REGISTER` (or per judged part of a claim): verdict, whether it
+    is provisional, chapter, profile and the first reason. A chapter's "not testable"
+    placeholder is dropped where another chapter judges the claim (:func:`kept_rows`); a claim
+    no chapter records is listed as :data:`NO_CHAPTER`."""
     unknown = sorted({r.base_id for r in rows} - set(REGISTER))
     if unknown:
         raise ValueError(f"claims recorded by the chapters but not in the register: {unknown}")
     out = []
     for cid, statement in REGISTER.items():
-        mine = [r for r in rows if r.base_id == cid]
-        judged = [r for r in mine if r.verdict != "not testable"]
-        for r in (judged or mine):
-            out.append({"claim": r.claim, "statement": statement, "verdict": r.verdict,
+        kept = kept_rows(rows, cid)
+        for r in kept:
+            out.append({"claim": r.claim, "id": cid, "statement": statement,
+                        "verdict": r.verdict, "provisional": r.provisional,
                         "chapter": r.chapter, "title": r.title, "profile": r.profile,
                         "reason": first_reason(r.why)})
-        if not mine:
-            out.append({"claim": cid, "statement": statement, "verdict": NO_CHAPTER,
-                        "chapter": "", "title": "", "profile": "", "reason": ""})
+        if not kept:
+            out.append({"claim": cid, "id": cid, "statement": statement, "verdict": NO_CHAPTER,
+                        "provisional": False, "chapter": "", "title": "", "profile": "",
+                        "reason": ""})
     return pd.DataFrame(out)
 
 
+def claim_verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim id of ``table`` (:func:`dashboard`): its verdict, the verdicts of its
+    lines combined as the parts of one claim (:func:`nbutils.report.combine`; a line that is
+    *not testable* leaves the claim at most *partly*), and whether it is provisional (some line
+    is)."""
+    out = []
+    for cid, lines in table.groupby("id", sort=False):
+        verdicts = lines["verdict"].tolist()
+        verdict = NO_CHAPTER if verdicts == [NO_CHAPTER] else combine(*verdicts)
+        out.append({"claim": cid, "verdict": verdict,
+                    "provisional": bool(lines["provisional"].any()),
+                    "lines": len(lines)})
+    return pd.DataFrame(out, columns=["claim", "verdict", "provisional", "lines"])
+
+
 def counts(table: pd.DataFrame) -> dict[str, int]:
-    """How many register ids have each verdict (a claim judged in parts counts once per part)."""
+    """How many claims (distinct register ids, not lines) have each verdict, a claim judged in
+    parts counted once with the verdict of :func:`claim_verdicts`."""
+    per_claim = claim_verdicts(table)
     order = [*VERDICTS, NO_CHAPTER]
-    return {v: int((table["verdict"] == v).sum()) for v in order}
+    return {v: int((per_claim["verdict"] == v).sum()) for v in order}
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """The dashboard as a MyST table; chapters as links to their pages."""
+    """The dashboard as a MyST table; chapters as links to their pages; a provisional verdict
+    (its chapter ran below the paper's scale) is marked so."""
     lines = ["| claim | statement | verdict | chapter | profile | first reason given |",
              "| --- | --- | --- | --- | --- | --- |"]
     for r in table.itertuples():
         number = r.title.split(".")[0]
         name = f"chapter {number}" if number.isdigit() else r.title
         link = f"[{name}]({r.chapter})" if r.chapter else ""
-        cells = [r.claim, r.statement, f"**{r.verdict}**", link, r.profile,
-                 r.reason.replace("|", "/")]
+        verdict = f"**{r.verdict}**" + (" (provisional)" if r.provisional else "")
+        cells = [r.claim, r.statement, verdict, link, r.profile, r.reason.replace("|", "/")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

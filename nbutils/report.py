@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from .config import get_profile
-from .stats import Gap, format_gap, format_p, wilcoxon_floor
+from .stats import Gap, format_gap, format_p, ks_floor, wilcoxon_floor
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable")
 CLAIMS_RECORD = "claims_record"  # the glue name of a chapter's claims rows (nbutils.dashboard)
@@ -73,18 +74,30 @@ def verdict_class(verdict: str) -> str:
     return "verdict-" + verdict.replace(" ", "-")
 
 
-def claims_table(claims: list[Claim], profile: str | None = None) -> ClaimsTable:
+def is_provisional(profile: str, seeds: Iterable[int] = (), paper_seeds: int = 50) -> bool:
+    """A chapter's verdicts are provisional if it ran below the paper's scale: a profile other
+    than ``"paper"``, or fewer seeds for some network than the paper's ``paper_seeds`` (50; 35
+    for CIFAR-10)."""
+    return profile != "paper" or any(n < paper_seeds for n in seeds)
+
+
+def claims_table(claims: list[Claim], profile: str | None = None,
+                 provisional: bool | None = None) -> ClaimsTable:
     """The claims table every chapter ends with: id, paper, this book, verdict, why they differ.
 
     With ``profile`` (the chapter's run profile) the rows are also recorded in the executed
-    notebook (glued as :data:`CLAIMS_RECORD`, not displayed) for the claims dashboard.
+    notebook (glued as :data:`CLAIMS_RECORD`, not displayed) for the claims dashboard, with
+    whether they are ``provisional`` (a chapter passes :func:`is_provisional` of its seeds;
+    None: provisional unless the profile is ``"paper"``).
     """
     if profile is not None:
         from myst_nb import glue
 
-        record = {"profile": profile, "rows": [
-            {"claim": c.id, "paper": c.paper, "ours": c.ours, "verdict": c.verdict, "why": c.why}
-            for c in claims]}
+        if provisional is None:
+            provisional = is_provisional(profile)
+        record = {"profile": profile, "provisional": bool(provisional),
+                  "rows": [{"claim": c.id, "paper": c.paper, "ours": c.ours,
+                            "verdict": c.verdict, "why": c.why} for c in claims]}
         glue(CLAIMS_RECORD, json.dumps(record), display=False)
     return ClaimsTable(
         [(c.id, c.paper, c.ours, c.verdict, c.why) for c in claims],
@@ -134,10 +147,40 @@ AGREE_TOL = 1e-9          # two computations of one number agree if they differ 
 
 # --- claims about a mean gap (Wilcoxon or KS p-value, nbutils.stats)
 
+def p_floor(gap: Gap) -> float | None:
+    """The smallest p the test of ``gap`` can give with its seeds: :func:`nbutils.stats.
+    wilcoxon_floor` (exact below 25 seeds) for a Wilcoxon test, :func:`nbutils.stats.ks_floor`
+    for a Kolmogorov-Smirnov test; NaN with fewer than 2 seeds (no test); None for another test.
+    Both floors fall as the seeds grow and are below 1e-9 at 50, so from 50 on the floor of 50
+    stands in (an upper bound: the exact KS test of thousands of values would be slow)."""
+    test = gap.test.lower()
+    if gap.n < 2:
+        return math.nan
+    if "wilcoxon" in test:
+        return wilcoxon_floor(min(gap.n, 50))
+    if "kolmogorov" in test:
+        return ks_floor(min(gap.n, 50))
+    return None
+
+
+def is_testable(gap: Gap, alpha: float = ALPHA) -> bool:
+    """Whether the comparison could have been significant with its seeds: ``p < alpha``, or the
+    smallest p its test allows (:func:`p_floor`) is below ``alpha``. With fewer seeds (5 or fewer
+    for the exact Wilcoxon test, 3 or fewer for the KS test, fewer than 2 for any) no result can
+    be significant, and a comparison is *not testable*."""
+    if gap.p < alpha:
+        return True
+    floor = p_floor(gap)
+    return floor is None or bool(floor < alpha)
+
+
 def direction_verdict(gap: Gap, sign: int, alpha: float = ALPHA) -> str:
-    """A claimed direction (``sign`` +1: better than random, -1: worse): *reproduced* with that
-    sign and ``p < alpha``, *partly* with the sign only, *not reproduced* with the other sign
-    (or a gap of exactly zero)."""
+    """A claimed direction (``sign`` +1: better than random, -1: worse): *not testable* if its
+    seeds cannot give ``p < alpha`` (:func:`is_testable`); else *reproduced* with that sign and
+    ``p < alpha``, *partly* with the sign only, *not reproduced* with the other sign (or a gap of
+    exactly zero)."""
+    if not is_testable(gap, alpha):
+        return "not testable"
     if np.sign(gap.mg) != sign:
         return "not reproduced"
     return "reproduced" if gap.p < alpha else "partly"
@@ -153,45 +196,53 @@ def similar_verdict(gap: Gap, p_floor: float | None = None, alpha: float = ALPHA
     """A claimed similarity, the paper's rule (small gap or ``p > alpha``): *reproduced* if
     ``|MG| < small`` or the gap is not significant although it could have been (``p_floor``:
     the smallest p the seeds allow; None: :func:`nbutils.stats.wilcoxon_floor` of ``gap.n``);
-    *partly* if it is not significant only because the seeds are too few; else *not
+    *not testable* if the gap is not small and the seeds cannot give ``p < alpha``; else *not
     reproduced*."""
     if p_floor is None:
-        p_floor = wilcoxon_floor(gap.n)
+        p_floor = wilcoxon_floor(gap.n) if gap.n >= 2 else math.nan
     if is_small_gap(gap.mg, small) or (gap.p > alpha and p_floor < alpha):
         return "reproduced"
-    return "partly" if gap.p > alpha else "not reproduced"
+    return "not testable" if not p_floor < alpha else "not reproduced"
 
 
 # --- claims made of several parts, or over several cases
 
 def combine(*verdicts: str) -> str:
     """A claim of several different parts ("A, and B"): *reproduced* if all parts are, *not
-    reproduced* if none is, else *partly*."""
+    reproduced* if none is, else *partly*. Parts that are *not testable* say nothing either way:
+    the others decide, but the claim is at most *partly* reproduced; all not testable: *not
+    testable*."""
+    testable = [v for v in verdicts if v != "not testable"]
+    if not testable:
+        return "not testable"
     if all(v == "reproduced" for v in verdicts):
         return "reproduced"
-    return "not reproduced" if all(v == "not reproduced" for v in verdicts) else "partly"
+    return "not reproduced" if all(v == "not reproduced" for v in testable) else "partly"
 
 
 def cases_verdict(verdicts: Iterable[str]) -> str:
     """One statement claimed for several cases (networks, measures, panels, seeds), one verdict
     per case: *reproduced* if every case is, *partly* if more than half of the cases are at least
-    partly reproduced, else *not reproduced*; no case: *not testable*."""
+    partly reproduced, else *not reproduced*; no case: *not testable*. Cases that are *not
+    testable* are left out of the count, and the claim is then at most *partly* reproduced; all
+    not testable: *not testable*."""
     verdicts = list(verdicts)
-    if not verdicts:
+    testable = [v for v in verdicts if v != "not testable"]
+    if not testable:
         return "not testable"
     if all(v == "reproduced" for v in verdicts):
         return "reproduced"
-    holding = sum(v in ("reproduced", "partly") for v in verdicts)
-    return "partly" if holding > len(verdicts) / 2 else "not reproduced"
+    holding = sum(v in ("reproduced", "partly") for v in testable)
+    return "partly" if holding > len(testable) / 2 else "not reproduced"
 
 
 def some_cases_verdict(gaps: Iterable[Gap], sign: int, alpha: float = ALPHA) -> str:
     """A direction claimed "in a few cases" (some of several, not all): *reproduced* if at least
     one case is significant in the claimed direction and none in the other; *partly* if some
     case is significant in the claimed direction and some in the other, or if no case is
-    significant but more than half have the claimed sign; else *not reproduced*; no case: *not
-    testable*."""
-    gaps = list(gaps)
+    significant but more than half have the claimed sign; else *not reproduced*; no case, or no
+    case testable (:func:`is_testable`): *not testable* (cases that are not are left out)."""
+    gaps = [g for g in gaps if is_testable(g, alpha)]
     if not gaps:
         return "not testable"
     verdicts = [direction_verdict(g, sign, alpha) for g in gaps]
@@ -248,9 +299,12 @@ def not_worse_verdict(gap: Gap, alpha: float = ALPHA, small: float = SMALL_GAP) 
     """Claim P4 for one case: an information measure prunes no worse than a criterion of He et
     al. (``gap`` = measure minus criterion). *Not reproduced* if the measure is worse by at
     least ``small`` points and significantly so; *partly* if worse by that much but not
-    significantly; else *reproduced*."""
+    significantly (*not testable* if the seeds cannot give ``p < alpha``); else
+    *reproduced*."""
     if gap.mg > -small:
         return "reproduced"
+    if not is_testable(gap, alpha):
+        return "not testable"
     return "not reproduced" if gap.p < alpha else "partly"
 
 
@@ -300,7 +354,10 @@ def finding_verdict(claim_verdict: str) -> str:
 def orders_better_than_random(high: Gap, low: Gap, alpha: float = ALPHA) -> str:
     """A score orders a layer's neurons better than random if ablating its high-ranked neurons
     first loses more than random (area MG < 0, p < alpha) and ablating its low-ranked ones first
-    loses less (MG > 0, p < alpha): *holds* if both, *partly* if one, else *does not hold*."""
+    loses less (MG > 0, p < alpha): *holds* if both, *partly* if one, else *does not hold*;
+    *not testable* if the seeds can make neither significant (:func:`is_testable`)."""
+    if not (is_testable(high, alpha) or is_testable(low, alpha)):
+        return "not testable"
     hits = (direction_verdict(high, -1, alpha) == "reproduced",
             direction_verdict(low, 1, alpha) == "reproduced")
     return "holds" if all(hits) else "partly" if any(hits) else "does not hold"
@@ -380,7 +437,10 @@ def gap_reasons(named_gaps: dict[str, Gap], verdict_of: Callable[[Gap], str],
     reasons = []
     for name, gap in named_gaps.items():
         verdict = verdict_of(gap)
-        if verdict == "partly":
+        if verdict == "not testable":
+            reasons.append(f"{name}: {format_gap(gap)}, not testable ({gap.n} seeds cannot give "
+                           f"p < {alpha:g})")
+        elif verdict == "partly":
             reasons.append(f"{name}: {format_gap(gap)}, not significant (p > {alpha})")
         elif verdict == "not reproduced":
             reasons.append(f"{name} differs: {format_gap(gap)}")

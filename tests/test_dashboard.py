@@ -46,6 +46,7 @@ def test_a_chapter_records_its_claims_and_the_dashboard_reads_them(tmp_path):
         ("F3a", "partly", "quick", "09_x.ipynb"),
         ("F1a (MNIST half)", "reproduced", "quick", "09_x.ipynb")]
     assert rows[1].title == "9. A chapter: its title"
+    assert all(r.provisional for r in rows)                  # profile quick: provisional
     table = dashboard.dashboard(rows)
     # every register id appears; the placeholder of chapter 3 gives way to the real verdict
     assert set(table["claim"].str.split().str[0]) == set(dashboard.REGISTER)
@@ -57,6 +58,65 @@ def test_a_chapter_records_its_claims_and_the_dashboard_reads_them(tmp_path):
     assert counts[dashboard.NO_CHAPTER] == len(dashboard.REGISTER) - 2
     text = dashboard.markdown(table)
     assert "| F3a | " in text and "[chapter 9](09_x.ipynb)" in text
+    assert "| **partly** (provisional) |" in text
+
+
+def _row(claim, verdict, chapter="05.ipynb", provisional=False):
+    return dashboard.Row(claim, verdict, "", "quick" if provisional else "paper", chapter,
+                         "5. x", "", provisional)
+
+
+def test_a_placeholder_gives_way_only_to_the_part_it_stands_for():
+    # chapter 1 judges S4 on its networks and leaves the CIFAR-10 part to chapter 7
+    own = _row("S4 (MNIST, FashionMNIST)", "reproduced", "01.ipynb")
+    cifar = _row("S4 (CIFAR-10)", "not testable", "01.ipynb")
+    rows = [own, cifar, _row("S5", "not testable", "01.ipynb"), _row("S5", "partly", "02.ipynb")]
+    assert dashboard.kept_rows(rows, "S4") == [own, cifar]   # no chapter judges CIFAR-10 yet
+    assert [r.chapter for r in dashboard.kept_rows(rows, "S5")] == ["02.ipynb"]  # whole claim
+    judged = _row("S4 (CIFAR-10)", "partly", "07.ipynb", provisional=True)
+    assert dashboard.kept_rows(rows + [judged], "S4") == [own, judged]
+    # a chapter's own "not testable" verdict (too few seeds) stays when nothing replaces it
+    few = _row("F5b", "not testable", "07.ipynb", provisional=True)
+    assert dashboard.kept_rows([few], "F5b") == [few]
+
+
+def test_counts_count_claims_not_lines_and_mark_provisional_ones():
+    rows = [_row("S4 (MNIST, FashionMNIST)", "reproduced", "01.ipynb"),
+            _row("S4 (CIFAR-10)", "not testable", "01.ipynb"),
+            _row("M3 (Ex. 1)", "reproduced", "08.ipynb"),
+            _row("M3 (Ex. 2)", "reproduced", "08.ipynb"),
+            _row("F1d", "partly", "03.ipynb"),
+            _row("F1d (FashionMNIST)", "reproduced", "06.ipynb"),
+            _row("F1b", "not testable", "03.ipynb"),
+            _row("F1b", "reproduced", "07.ipynb", provisional=True),
+            _row("F5b", "not testable", "07.ipynb", provisional=True),
+            _row("F5c", "not reproduced", "07.ipynb", provisional=True),
+            _row("F5c (more)", "not testable", "07.ipynb", provisional=True)]
+    table = dashboard.dashboard(rows)
+    per_claim = dashboard.claim_verdicts(table).set_index("claim")
+    assert len(per_claim) == len(dashboard.REGISTER)
+    assert per_claim.loc["S4", "verdict"] == "partly"       # a part not testable: at most partly
+    assert per_claim.loc["M3", "verdict"] == "reproduced" and per_claim.loc["M3", "lines"] == 2
+    assert per_claim.loc["F1d", "verdict"] == "partly"
+    assert per_claim.loc["F1b", "verdict"] == "reproduced" and per_claim.loc["F1b", "lines"] == 1
+    assert per_claim.loc["F5b", "verdict"] == "not testable"
+    assert per_claim.loc["F5c", "verdict"] == "not reproduced"
+    assert per_claim.loc["P1", "verdict"] == dashboard.NO_CHAPTER
+    assert per_claim["provisional"].sum() == 3               # F1b, F5b, F5c
+    assert not per_claim.loc["S4", "provisional"]
+    counts = dashboard.counts(table)
+    assert sum(counts.values()) == len(dashboard.REGISTER)   # claims, not the 11 lines
+    assert counts == {"reproduced": 2, "partly": 2, "not reproduced": 1, "not testable": 1,
+                      dashboard.NO_CHAPTER: len(dashboard.REGISTER) - 6}
+
+
+def test_a_record_is_provisional_below_the_papers_scale():
+    from nbutils.report import is_provisional
+    assert not is_provisional("paper", [50, 50])
+    assert is_provisional("paper", [50, 8])                   # fewer seeds than the paper's
+    assert not is_provisional("paper", [35], paper_seeds=35)  # CIFAR-10
+    assert is_provisional("paper", [2], paper_seeds=35)
+    assert is_provisional("quick") and is_provisional("ci", [50])
 
 
 def test_unknown_claim_and_missing_chapter_are_reported(tmp_path):

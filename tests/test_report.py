@@ -104,8 +104,43 @@ def test_direction_verdict():
     # the boundary: significant means p < 0.05
     assert direction_verdict(gap(-7.3, 0.0499), -1) == "reproduced"
     assert direction_verdict(gap(-7.3, 0.05), -1) == "partly"
-    # 3 seeds cannot reach p < 0.05: the best they can give is partly
-    assert direction_verdict(gap(-7.3, wilcoxon_floor(3), n=3), -1) == "partly"
+    # 3 seeds cannot reach p < 0.05: the comparison is not testable, whatever its sign
+    assert direction_verdict(gap(-7.3, wilcoxon_floor(3), n=3), -1) == "not testable"
+    assert direction_verdict(gap(7.3, wilcoxon_floor(3), n=3), -1) == "not testable"
+
+
+def test_a_comparison_the_seeds_cannot_make_significant_is_not_testable():
+    from nbutils.report import is_testable, p_floor
+
+    # the exact Wilcoxon floor: 2 seeds 0.5, 5 seeds 0.0625 (not below 0.05), 6 seeds 0.031
+    assert [is_testable(gap(-7.3, 0.5, n=n)) for n in (2, 3, 4, 5, 6, 8, 50)] == \
+        [False, False, False, False, True, True, True]
+    assert direction_verdict(gap(-31.9, 0.5, n=2), -1) == "not testable"   # F5a at 2 seeds
+    assert direction_verdict(gap(19.9, 0.5, n=2), -1) == "not testable"    # F5b at 2 seeds
+    assert direction_verdict(gap(-7.3, 0.2, n=6), -1) == "partly"         # 6 seeds could
+    assert p_floor(gap(1.0, 0.5, n=2)) == 0.5 and p_floor(gap(1.0, 0.5, n=5)) == 2 / 2**5
+    # fewer than 2 seeds: no test at all
+    one = Gap(k=80, mg=-7.3, p=math.nan, n=1, test="Wilcoxon signed-rank (exact)")
+    assert not is_testable(one) and direction_verdict(one, -1) == "not testable"
+    # the KS test: 3 against 3 seeds give at best p = 0.1, 4 against 4 0.029
+    ks = "Kolmogorov-Smirnov two-sample (exact)"
+    assert not is_testable(Gap(80, -20.0, 0.1, 3, ks))
+    assert is_testable(Gap(80, -20.0, 0.3, 4, ks))
+    assert direction_verdict(Gap(80, -20.0, 0.1, 3, ks), -1) == "not testable"
+    # many values (pooled neurons): the floor of 50 stands in, far below the level
+    assert is_testable(Gap(0, 0.1, 0.6, 5000, ks + ", medians"))
+    # a test without a known floor is taken as testable
+    assert is_testable(Gap(80, -1.0, 0.6, 2, "t-test"))
+    # a significant p is testable by definition
+    assert is_testable(Gap(80, -1.0, 0.01, 2, "t-test"))
+    # the other rules that test a gap follow
+    assert similar_verdict(gap(8.0, 0.5, n=2)) == "not testable"
+    assert similar_verdict(gap(1.0, 0.5, n=2)) == "reproduced"            # small: no test needed
+    assert report.not_worse_verdict(gap(-4.0, 0.5, n=2)) == "not testable"
+    assert report.not_worse_verdict(gap(-1.0, 0.5, n=2)) == "reproduced"
+    assert report.some_cases_verdict([gap(1.0, 0.5, n=2)] * 3, +1) == "not testable"
+    assert report.orders_better_than_random(gap(-9.0, 0.5, n=2), gap(9.0, 0.5, n=2)) == \
+        "not testable"
 
 
 def test_is_small_gap():
@@ -122,9 +157,9 @@ def test_similar_verdict():
     assert similar_verdict(gap(8.0, 0.3), p_floor=0.01) == "reproduced"
     assert similar_verdict(gap(8.0, 0.05), p_floor=0.01) == "not reproduced"   # p = alpha
     assert similar_verdict(gap(8.0, 0.051), p_floor=0.01) == "reproduced"
-    # ... only partly if the seeds could not have given p < 0.05
-    assert similar_verdict(gap(8.0, 0.3), p_floor=0.1) == "partly"
-    assert similar_verdict(gap(8.0, 0.3), p_floor=0.05) == "partly"
+    # ... not testable if the seeds could not have given p < 0.05
+    assert similar_verdict(gap(8.0, 0.3), p_floor=0.1) == "not testable"
+    assert similar_verdict(gap(8.0, 0.3), p_floor=0.05) == "not testable"
     assert similar_verdict(gap(8.0, 0.01), p_floor=0.01) == "not reproduced"
 
 
@@ -132,7 +167,7 @@ def test_similar_verdict_takes_the_floor_from_the_seed_count():
     # 8 seeds: exact floor 0.0078 < 0.05, p = 0.3 is a real "not significant"
     assert similar_verdict(gap(8.0, 0.3, n=8)) == "reproduced"
     # 5 seeds: exact floor 2/32 = 0.0625 > 0.05, p = 0.3 says nothing
-    assert similar_verdict(gap(8.0, 0.3, n=5)) == "partly"
+    assert similar_verdict(gap(8.0, 0.3, n=5)) == "not testable"
     # 6 seeds: exact floor 2/64 = 0.031 < 0.05
     assert similar_verdict(gap(8.0, 0.3, n=6)) == "reproduced"
 
@@ -149,6 +184,8 @@ def test_gap_reasons_name_only_the_failing_parts():
                        lambda g: direction_verdict(g, -1))
     assert "a:" not in text and "b: MG@80 = -5.0, p = 0.20, not significant (p > 0.05)" in text
     assert "c differs: MG@80 = 4.0" in text
+    few = gap_reasons({"d": gap(-5.0, 0.5, n=2)}, lambda g: direction_verdict(g, -1))
+    assert few == "d: MG@80 = -5.0, p = 0.50, not testable (2 seeds cannot give p < 0.05)"
 
 
 # ------------------------------------------------------------------------- several parts, cases
@@ -163,6 +200,21 @@ def test_combine():
     assert combine(P, P) == P
     assert combine(N, N) == N
     assert combine(R, R, N) == P
+
+
+T = "not testable"
+
+
+def test_combine_and_cases_leave_out_what_is_not_testable():
+    # a part or case that is not testable says nothing either way, but the claim is then at
+    # most partly reproduced
+    assert combine(R, T) == P and combine(P, T) == P
+    assert combine(N, T) == N and combine(N, T, T) == N
+    assert combine(T, T) == T
+    assert cases_verdict([R, R, T]) == P
+    assert cases_verdict([R, N, T, T]) == N                 # 1 of the 2 testable
+    assert cases_verdict([R, P, N, T]) == P                 # 2 of the 3 testable
+    assert cases_verdict([T, T, T]) == T
 
 
 def test_cases_verdict():
