@@ -47,6 +47,8 @@ SCREEN_PROFILE = "quick"
 # seeds per configuration in the screen: it only has to decide between two readings
 SCREEN_SEEDS: dict[str, int] = {"mnist": 3, "fashionmnist": 3, "cifar10": 1}
 DEFAULT_READING = "unit"
+# profile ci (a smoke test of the chapter): one configuration of MNIST and one of CIFAR-10
+SMOKE_CONFIGS: tuple[Config, ...] = (("mnist", "relu", "l2"), ("cifar10", "relu", "l2"))
 
 
 def screen_configs() -> list[Config]:

@@ -346,6 +346,13 @@ FINDING_BADGES = dict(zip(FINDING_VERDICTS, VERDICTS))
 AGREE_RHO = 0.5       # a score "agrees" with another if their mean Spearman rho is at least this
 
 
+def fewer_dead(share: float, reference: float) -> bool:
+    """Chapter 11's rule for one configuration: a reading leaves *fewer dead* first-layer
+    neurons than the reference reading when its dead share (percent) is smaller, or both are
+    zero (nothing left to improve)."""
+    return share < reference or (share == 0 and reference == 0)
+
+
 def finding_verdict(claim_verdict: str) -> str:
     """The words of a finding for a verdict given by a claim rule (*reproduced* -> *holds*)."""
     return dict(zip(VERDICTS, FINDING_VERDICTS))[claim_verdict]

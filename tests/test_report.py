@@ -501,3 +501,10 @@ def test_findings_table_and_its_badges():
         [Finding("B2", "q", "o", "does not hold")])._repr_html_()
     with pytest.raises(ValueError, match="verdict='reproduced'"):
         Finding("B3", "q", "o", "reproduced")
+
+
+def test_fewer_dead_rule():
+    from nbutils.report import fewer_dead
+
+    assert fewer_dead(0.7, 2.7) and fewer_dead(0.0, 0.0)
+    assert not fewer_dead(2.7, 2.7) and not fewer_dead(24.3, 16.0)
