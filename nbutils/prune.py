@@ -352,7 +352,11 @@ def _linear(weight: Tensor, bias: Tensor) -> nn.Linear:
     return lin
 
 
-def _batch_norm(bn: nn.BatchNorm1d, keep: Tensor) -> nn.BatchNorm1d:
+def _batch_norm(bn: nn.BatchNorm1d, keep: Tensor) -> nn.Module:
+    """``bn`` restricted to the ``keep`` features; for none, ``nn.Identity`` (a batch norm of
+    zero features cannot run, and there is nothing to normalize)."""
+    if not keep.any():
+        return nn.Identity()
     new = nn.BatchNorm1d(int(keep.sum()), eps=bn.eps, momentum=bn.momentum,
                          dtype=bn.weight.dtype, device=bn.weight.device)
     new.weight.copy_(bn.weight[keep])

@@ -179,6 +179,28 @@ def test_a_layer_pruned_entirely_leaves_a_constant_network(nets):
     torch.testing.assert_close(out, out[:1].expand_as(out))   # the same logits for every input
 
 
+@pytest.mark.parametrize("surgery", prune.SURGERIES)
+def test_a_batch_norm_layer_pruned_entirely_leaves_a_constant_network(surgery):
+    """The width-0 layer of a batch-norm network used to crash (``select(): index 0 out of
+    range``); its output is the rest of the network applied to the removed layer's zeros
+    (remove) or means (balance)."""
+    from nbutils.ensemble import build_reference_mlp
+
+    mlp = build_reference_mlp([4, 3, 3, 2], "relu", 1, batch_norm=True).double().eval()
+    with torch.no_grad():
+        mlp[1].running_mean.add_(0.5)             # make the batch norm matter
+    x = torch.rand(7, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    empty = prune.prune_layer(mlp, 0, [0, 1, 2], surgery, x_train=x)
+    assert prune.widths(empty) == [4, 0, 3, 2]
+    out = empty(x)
+    stop = prune.hidden_layers(mlp)[0][-1] + 1
+    kept = (prune.layer_outputs(mlp, x, 0).mean(0, keepdim=True) if surgery == "balance"
+            else torch.zeros(1, 3, dtype=torch.float64))
+    torch.testing.assert_close(out, mlp[stop:](kept).expand_as(out), rtol=1e-12, atol=1e-12)
+    again = prune.prune_layer(empty, 1, [0], "remove")   # the next layer can still be pruned
+    assert prune.widths(again) == [4, 0, 2, 2]
+
+
 def test_size_after_matches_the_pruned_network():
     mlp = nn.Sequential(nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 4), nn.Sigmoid(),
                         nn.Linear(4, 3))
