@@ -29,7 +29,8 @@ from . import checks
 
 SURGERIES: tuple[str, ...] = ("remove", "balance")
 # Pruning orderings (claim P2, P4): the paper's measures (one bit, on the validation set D),
-# random, and He et al.'s two criteria: entropy of the activation (HE_BINS uniform bins) and the
+# random, and He et al.'s two criteria: entropy of the activation (HE_BINS equal-width bins of
+# each neuron's observed range, nbutils.measures.uniform_bins; He et al. split at 0.5) and the
 # norm of the outgoing weights. Every score ranks "prune first" = lowest.
 PRUNING_ORDERINGS: tuple[str, ...] = ("entropy", "mi", "kl", "random", "he-entropy", "he-weight")
 HE_BINS = 10

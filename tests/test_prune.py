@@ -1,4 +1,6 @@
 """Pruning with bias balancing (nbutils.prune): smaller networks equal to ablation."""
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -236,3 +238,25 @@ def test_latency_prints_nothing():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == "", proc.stderr
+
+
+def test_he_entropy_uses_equal_bins_of_each_neurons_observed_range(nets):
+    """He et al.'s activation entropy here: HE_BINS equal-width bins from each neuron's smallest
+    to its largest output (not bins of [0, 1]), as chapter 9's text says."""
+    import json
+
+    model, _, x_test = nets
+    mlp = model.member(0).double()
+    y = torch.arange(x_test.shape[0]) % 10
+    score = prune.pruning_scores(mlp, x_test, y, "sigmoid", 1)[0]["he-entropy"]
+    t = prune.layer_outputs(mlp, x_test, 0)
+    lo, hi = t.min(0).values, t.max(0).values
+    codes = (((t - lo) / (hi - lo) * prune.HE_BINS).ceil() - 1).clamp(0, prune.HE_BINS - 1)
+    p = torch.stack([(codes == b).double().mean(0) for b in range(prune.HE_BINS)])
+    by_hand = -(p * torch.where(p > 0, p.log2(), 0.0)).sum(0)
+    torch.testing.assert_close(score, by_hand, rtol=0, atol=1e-12)
+    notebook = json.loads((Path(__file__).parent.parent / "book" / "09_pruning.ipynb").read_text())
+    [text] = [" ".join("".join(c["source"]).split()) for c in notebook["cells"]
+              if c["cell_type"] == "markdown" and "HE_BINS" in "".join(c["source"])]
+    assert f"into {prune.HE_BINS} equal-width bins of their observed range" in text
+    assert "[0, 1]" not in text
