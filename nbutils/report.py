@@ -487,7 +487,7 @@ class RunRecord:
     """The provenance of a chapter's outputs, stated once: profile, machine, date, wall time,
     the steps timed with :func:`timed`, how many results this run computed and how many it
     loaded (from the results cache of an earlier run, or shipped), and where each network
-    ensemble came from in this run (trained here, loaded from the weights cache, or not needed
+    ensemble came from in this run (trained here, loaded from the weights cache, or not loaded
     because its results were stored).
 
     Create it after the parameters are checked; call :meth:`glue` in the chapter's last cell,
@@ -558,7 +558,7 @@ def _were(n: int) -> str:
 
 def _networks_sentence(networks: list) -> str:
     """Where each ensemble came from in this run (:func:`nbutils.experiment.origin`): trained
-    here, loaded from the weights cache, or not needed (its results were stored); with the
+    here, loaded from the weights cache, or not loaded (the results asked for were stored); with the
     training time and machine."""
     from .experiment import origin
 
@@ -574,7 +574,7 @@ def _networks_sentence(networks: list) -> str:
                        f"{_duration(sum(o.seconds for o in done))} in all, on "
                        f"{', '.join(sorted({o.hardware for o in done}))}")
     for how, what in (("loaded", "loaded from the weights cache"),
-                      ("stored", "not needed, since the results asked for were stored")):
+                      ("stored", "not loaded, since the results asked for were stored")):
         if groups[how]:
             summaries = [e.summary() for e in groups[how]]
             seconds = sum(s.seconds for s in summaries)

@@ -260,7 +260,7 @@ def test_run_notes_say_where_each_network_came_from_in_this_run(cache_dir, new_p
     analysis.layer_curves(tiny(), 0)
     text = run.text([tiny()])
     assert "loaded 1 from the results cache of an earlier run" in text
-    assert "1 was not needed, since the results asked for were stored (trained before" in text
+    assert "1 was not loaded, since the results asked for were stored (trained before" in text
     run = report.RunRecord("chX", "ci", "cpu")
     analysis.layer_curves(tiny(), 1)                # not cached: needs the weights
     assert "1 was loaded from the weights cache (trained before this run" in run.text([tiny()])
