@@ -3,7 +3,9 @@
 # the venv is re-installed only when pyproject.toml changes.
 #
 #   make test                      ruff, unit tests + every chapter executed (profile ci) + nbval
-#                                  + the rendered book in headless Chromium (tests/test_browser.py)
+#                                  + the rendered book in headless Chromium (tests/test_browser.py);
+#                                  prints why a test was skipped (-rs; with CI set, missing data
+#                                  fails the chapter tests instead of skipping them)
 #   make lint                      ruff alone (pinned in pyproject.toml, line length 100)
 #   make book                      render the book into _build/html (-W: any warning fails)
 #   make chapters PROFILE=quick    re-execute the chapters in place (CHAPTERS="01_setup ..." for some)
@@ -36,7 +38,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/python -m pytest tests -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -q -rs $(PYTEST_ARGS)
 
 book: venv
 	$(BIN)/jupyter-book build . -W -n --keep-going --all

@@ -17,7 +17,10 @@ Each result is stored under a key of everything that determines it (the ensemble
 parameters, the set of measures and orderings), so a chapter whose results were computed
 elsewhere (say on a GPU machine, the results folder copied back) runs without the weights, and a
 changed set of measures is recomputed instead of read half. The weights (and the training data,
-for ablation to the mean) are only touched when a result is missing.
+for ablation to the mean) are only touched when a result is missing. Every result is memoized
+through :meth:`~nbutils.experiment.TrainedEnsemble.memoize`: it records the training it was
+computed from and is used only with results of that same training (never, say, measures of one
+training ordering the neurons of another).
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from . import ablation, cache, checks, importance
+from . import ablation, checks, importance
 from . import activity as nbutils_activity
 from .ensemble import EnsembleMLP
 from .experiment import TrainedEnsemble
@@ -54,7 +57,7 @@ def measures(ens: TrainedEnsemble, scheme: str = "one_bit", n_bins: int = 2) -> 
         return arrays, {"scheme": scheme, "n_bins": n_bins}
 
     path = ens.result_path("measures", scheme=scheme, n_bins=n_bins, measures=list(MEASURES))
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return [{name: arrays[f"{name}_{l}"] for name in names}
             for l in range(len(ens.config.architecture.hidden))]
 
@@ -73,7 +76,7 @@ def activity(ens: TrainedEnsemble) -> list[dict[str, np.ndarray]]:
                 arrays[f"dead{part}_{l}"], arrays[f"always_on{part}_{l}"] = dead, on
         return arrays, {"inputs": "training data (dead, always_on), D (*_d)"}
 
-    arrays, _ = cache.memoize_arrays(ens.result_path("activity"), compute)
+    arrays, _ = ens.memoize(ens.result_path("activity"), compute)
     return [{name: arrays[f"{name}_{l}"].astype(bool) for name in names}
             for l in range(len(ens.config.architecture.hidden))]
 
@@ -193,7 +196,7 @@ def _layer_arrays(ens: TrainedEnsemble, layer: int, value: str,
     grid = {} if ks is None else {"ks": ks}
     path = ens.result_path("layer", layer=layer, value=value, orderings=names, draws_kept=True,
                            **grid)
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return arrays
 
 
@@ -224,7 +227,7 @@ def whole_network_curves(ens: TrainedEnsemble, value: str = "zero"
 
     names = ordering_names()
     path = ens.result_path("whole", value=value, orderings=names)
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return ({n: arrays[n] for n in names}, {n: arrays[f"layer_of_{n}"] for n in names})
 
 
@@ -261,7 +264,7 @@ def quantizer_curves(ens: TrainedEnsemble, layer: int, scheme: str, n_bins: int,
     grid = {} if ks is None else {"ks": ks}
     path = ens.result_path("quantizer_layer", layer=layer, scheme=scheme, n_bins=n_bins,
                            orderings=ordering_names(random=False), **grid)
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return dict(arrays)
 
 
@@ -275,7 +278,7 @@ def member_model(ens: TrainedEnsemble, member: int) -> EnsembleMLP:
         return {name: t[member:member + 1].cpu().numpy()
                 for name, t in ens.model.state_dict().items()}, {"seed": ens.seeds[member]}
 
-    arrays, _ = cache.memoize_arrays(ens.result_path("member", member=member), compute)
+    arrays, _ = ens.memoize(ens.result_path("member", member=member), compute)
     c = ens.config
     model = EnsembleMLP(c.architecture.widths, c.activation, 1, dropout=c.dropout,
                         batch_norm=c.batch_norm)
@@ -298,7 +301,7 @@ def scores(ens: TrainedEnsemble, layer: int) -> dict[str, np.ndarray]:
                                               d.n_classes)
         return {name: v.cpu().numpy() for name, v in values.items()}, {"layer": layer}
 
-    arrays, _ = cache.memoize_arrays(ens.result_path("scores", layer=layer, scores=others),
+    arrays, _ = ens.memoize(ens.result_path("scores", layer=layer, scores=others),
                                      compute)
     info = measures(ens)[layer]
     return {name: np.asarray(info[name] if name in MEASURES else arrays[name], dtype=np.float64)
@@ -341,7 +344,7 @@ def score_curves(ens: TrainedEnsemble, layer: int) -> dict[str, np.ndarray]:
         arrays[SECONDS] = np.float64(time.perf_counter() - start)
         return arrays, {"layer": layer}
 
-    arrays, _ = cache.memoize_arrays(ens.result_path("score_layer", layer=layer, orderings=names),
+    arrays, _ = ens.memoize(ens.result_path("score_layer", layer=layer, orderings=names),
                                      compute)
     return {k: v for k, v in arrays.items() if k != SECONDS}
 
@@ -404,7 +407,7 @@ def pruning_curves(ens: TrainedEnsemble, layer: int, counts: list[int],
 
     path = ens.result_path("prune", layer=layer, counts=counts, surgeries=list(surgeries),
                            orderings=list(prune.PRUNING_ORDERINGS))
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return arrays
 
 
@@ -447,7 +450,7 @@ def _multi_layer_pruning(ens: TrainedEnsemble, counts: list[int], surgery: str, 
 
     path = ens.result_path(kind, counts=counts, surgery=surgery,
                            orderings=list(prune.PRUNING_ORDERINGS))
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return arrays
 
 
@@ -504,7 +507,7 @@ def finetuned_pruning(ens: TrainedEnsemble, layer: int, ordering: str, counts: l
 
     path = ens.result_path("prune-finetune", layer=layer, ordering=ordering, counts=counts,
                            epochs=epochs)
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return arrays
 
 
@@ -532,7 +535,7 @@ def course_mask_curves(ens: TrainedEnsemble, layer: int, ordering: str,
         return {"accuracy": out}, {"layer": layer, "ordering": ordering, "counts": counts}
 
     path = ens.result_path("course-mask", layer=layer, ordering=ordering, counts=counts)
-    arrays, _ = cache.memoize_arrays(path, compute)
+    arrays, _ = ens.memoize(path, compute)
     return arrays["accuracy"]
 
 

@@ -175,6 +175,19 @@ def shipped_path(path: Path) -> Path | None:
         return None
 
 
+def result_locations(path: Path) -> list[tuple[Path, str]]:
+    """Where a result is looked up, in order: ``(path, "cache")``, then its shipped
+    counterpart ``(..., "shipped")`` (:func:`shipped_path`) when there is one."""
+    places = [(Path(path), "cache")]
+    shipped = shipped_path(path)
+    if shipped is not None and shipped != Path(path).resolve():
+        places.append((shipped, "shipped"))
+    return places
+
+
+Accept = Callable[[dict[str, Any], str], bool]   # (meta, "cache" | "shipped") -> usable?
+
+
 def load_result(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
     """:func:`load_arrays` of ``path``, else of its shipped counterpart (:func:`shipped_path`);
     ``None`` if neither holds a sound file."""
@@ -182,16 +195,19 @@ def load_result(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | No
     return None if found is None else found[0]
 
 
-def _find_result(path: Path) -> tuple[tuple[dict[str, np.ndarray], dict[str, Any]], str] | None:
-    """:func:`load_result` with where the result came from: ``"cache"`` or ``"shipped"``."""
-    loaded = load_arrays(path)
-    if loaded is not None:
-        return loaded, "cache"
-    shipped = shipped_path(path)
-    if shipped is not None and shipped != Path(path).resolve():
-        loaded = load_arrays(shipped)
-        if loaded is not None:
-            return loaded, "shipped"
+def _find_result(path: Path, accept: Accept | None = None, rejected: list[str] | None = None
+                 ) -> tuple[tuple[dict[str, np.ndarray], dict[str, Any]], str] | None:
+    """:func:`load_result` with where the result came from: ``"cache"`` or ``"shipped"``. A
+    sound file that ``accept(meta, source)`` refuses is skipped (its source appended to
+    ``rejected``)."""
+    for place, source in result_locations(path):
+        loaded = load_arrays(place)
+        if loaded is None:
+            continue
+        if accept is None or accept(loaded[1], source):
+            return loaded, source
+        if rejected is not None:
+            rejected.append(source)
     return None
 
 
@@ -230,21 +246,35 @@ class Use:
 USES: list[Use] = []  # every memoized result of this process, in order (provenance)
 
 
-def memoize_arrays(path: Path, compute: Callable[[], tuple[dict[str, np.ndarray], dict]]
+def memoize_arrays(path: Path, compute: Callable[[], tuple[dict[str, np.ndarray], dict]],
+                   accept: Accept | None = None, refused: str = ""
                    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Load ``path`` (or its shipped counterpart, :func:`load_result`) or compute, save and
     return ``(arrays, meta)``; the use is recorded in :data:`USES`.
 
+    Args:
+        path: the result's file in the results cache.
+        compute: returns ``(arrays, meta)`` when no usable file exists.
+        accept: ``accept(meta, source)`` says whether a sound file found in ``source``
+            (``"cache"`` or ``"shipped"``) may be used; default ``None``: any.
+        refused: why ``accept`` refuses a file, for the error of ``NBUTILS_RESULTS_ONLY``.
+
+    Returns:
+        ``(arrays, meta)`` as stored.
+
     Raises:
-        ResultMissingError: the result is missing and ``NBUTILS_RESULTS_ONLY`` is set.
+        ResultMissingError: no usable result and ``NBUTILS_RESULTS_ONLY`` is set.
     """
-    found = _find_result(path)
+    rejected: list[str] = []
+    found = _find_result(path, accept, rejected)
     if found is not None:
         USES.append(Use(path, found[1]))
         return found[0]
+    why = "" if not rejected else (f" (the one in the {' and the '.join(rejected)} results "
+                                   f"is not usable: {refused or 'refused'})")
     forbid_computing(f"result {Path(path).parent.name}/{Path(path).name} is neither in the "
                      f"results cache ({results_dir()}) nor among the shipped results "
-                     f"({SHIPPED_RESULTS})")
+                     f"({SHIPPED_RESULTS}){why}")
     arrays, meta = compute()
     save_arrays(path, arrays, meta)
     USES.append(Use(path, "computed"))

@@ -5,13 +5,35 @@ package version: the cache key), where its weights and small results are stored,
 load or train the model (memoized in the weights cache) and its :class:`Summary` (accuracies and
 training history, in the results cache). What is computed *from* a trained ensemble (measures,
 ablation curves) lives in :mod:`nbutils.analysis`.
+
+Results never mix two trainings. The cache key names the configuration, not the weights, and a
+retraining is bit-identical only on the same kind of machine; so every result also records the
+*training* it belongs to (meta ``"training"``, and ``"weights"``: :func:`weights_fingerprint` of
+the weights it was computed from). The summary is the anchor of a training: its identity is the
+fingerprint of the weights it was trained with (meta ``"weights"``), or, for a summary written
+before fingerprints existed (the shipped ``results/``), ``"legacy-"`` and a digest of its arrays;
+such a legacy result without ``"training"`` belongs to the legacy summary of its own folder. A
+result is used only if it belongs to the ensemble's summary (the results cache first, then the
+shipped results), and the weights only if they are the summary's (same fingerprint; for a legacy
+summary: the same test accuracy of every member).
+
+When the weights must be trained (missing, or not the summary's), the new training either
+reproduces the summary (same fingerprint, or for a legacy summary the same accuracies: the stored
+results stay valid) or *supersedes* it: its summary is written to the results cache (the shipped
+results are never written), the cached results of the old training are moved aside into
+``superseded-<identity>/`` and everything downstream is recomputed from the new weights. If this
+process has already used results of the old training, it stops with :class:`TrainingChangedError`
+(after saving the new training), since numbers of both would otherwise end up side by side; a
+rerun recomputes everything from the new weights.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import platform
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +48,71 @@ from .ensemble import EnsembleMLP
 from .train import resolve_device, train_ensemble
 
 log = logging.getLogger(__name__)
+
+WEIGHTS = "weights"     # meta key: the fingerprint of the weights (summary: of its training)
+TRAINING = "training"   # meta key of a result: the identity of the training it belongs to
+LEGACY = "legacy-"      # prefix of the identity of a summary without a weights fingerprint
+
+
+class TrainingChangedError(RuntimeError):
+    """Networks were trained anew, differ from those whose results this run already used, and
+    the run stops rather than show numbers of both trainings side by side."""
+
+
+def weights_fingerprint(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """sha256 of a state dict: every tensor's name, dtype, shape and bytes, in sorted order."""
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
+    """sha256 of named numpy arrays (names, dtypes, shapes and bytes, in sorted order)."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The summary of an ensemble's training, where it was found, and its identity."""
+
+    arrays: dict[str, np.ndarray]
+    meta: dict
+    source: str                 # "cache" or "shipped"
+
+    @property
+    def legacy(self) -> bool:
+        """Written before summaries recorded the fingerprint of their weights."""
+        return WEIGHTS not in self.meta
+
+    @property
+    def identity(self) -> str:
+        return LEGACY + arrays_digest(self.arrays) if self.legacy else self.meta[WEIGHTS]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where this process got an ensemble's weights: ``"trained"`` here or ``"loaded"``."""
+
+    how: str
+    seconds: float = 0.0        # training time, for "trained"
+    hardware: str = ""
+
+
+ORIGINS: dict[str, Origin] = {}      # weights path -> where this process got the weights
+_SERVED: dict[str, set[str]] = {}    # summary path -> identities whose results were used here
+
+
+def origin(ens: TrainedEnsemble) -> Origin | None:
+    """How this process got ``ens``'s weights (None: not at all; only stored results used)."""
+    return ORIGINS.get(str(ens.weights_path))
 
 
 def hardware_description(device: torch.device | str = "cpu") -> str:
@@ -84,6 +171,8 @@ class TrainedEnsemble:
         self.device = resolve_device(device)
         self.progress = progress
         self._model: EnsembleMLP | None = None
+        self._identity = ""       # the training the loaded or trained weights belong to
+        self._fingerprint = ""    # weights_fingerprint of those weights
 
     def __repr__(self) -> str:
         return (f"TrainedEnsemble({self.config.name}, profile={self.profile.name}, "
@@ -114,24 +203,105 @@ class TrainedEnsemble:
     def result_path(self, kind: str, **params) -> Path:
         return cache.results_dir() / self.name / f"{kind}-{cache.digest(params)[:12]}.npz"
 
+    # ------------------------------------------------------------------ training and results
+    def anchor(self) -> Anchor | None:
+        """The summary of the ensemble's training: the results cache's, else the shipped one."""
+        for place, source in cache.result_locations(self.result_path("summary")):
+            loaded = cache.load_arrays(place)
+            if loaded is not None:
+                return Anchor(loaded[0], loaded[1], source)
+        return None
+
+    def _served_key(self) -> str:
+        return str(self.result_path("summary").resolve())
+
+    def _mark_served(self, identity: str) -> None:
+        _SERVED.setdefault(self._served_key(), set()).add(identity)
+
+    def _belongs(self, meta: dict, source: str, anchor: Anchor) -> bool:
+        """Whether a result (its ``meta``, found in ``source``) belongs to ``anchor``'s
+        training; a legacy result belongs to the legacy summary of its own folder."""
+        owner = meta.get(TRAINING)
+        if owner is None:
+            summary = anchor if anchor.source == source else self._summary_in(source)
+            owner = summary.identity if summary is not None and summary.legacy else None
+        return owner == anchor.identity
+
+    def _summary_in(self, source: str) -> Anchor | None:
+        for place, where in cache.result_locations(self.result_path("summary")):
+            if where == source:
+                loaded = cache.load_arrays(place)
+                return None if loaded is None else Anchor(loaded[0], loaded[1], source)
+        return None
+
+    def memoize(self, path: Path, compute: Callable[[], tuple[dict, dict]]
+                ) -> tuple[dict[str, np.ndarray], dict]:
+        """:func:`nbutils.cache.memoize_arrays` for a result of this ensemble: only a result of
+        the summary's training is used; one computed here records the training and the
+        fingerprint of the weights it came from (meta ``"training"``, ``"weights"``)."""
+        anchor = self.anchor()
+        if anchor is None:   # no summary anywhere: train first (it writes the summary)
+            self.summary()
+            anchor = self.anchor()
+
+        def compute_here():
+            _ = self.model   # the summary's weights, or a new training (may supersede it)
+            arrays, meta = compute()
+            return arrays, {**meta, TRAINING: self._identity, WEIGHTS: self._fingerprint}
+
+        arrays, meta = cache.memoize_arrays(
+            path, compute_here, accept=lambda m, source: self._belongs(m, source, anchor),
+            refused=f"it was computed from another training of {self.name} than the summary "
+                    f"in the {anchor.source} results (training {anchor.identity[:19]})")
+        self._mark_served(meta.get(TRAINING, anchor.identity))
+        return arrays, meta
+
     # ------------------------------------------------------------------------------ model
     @property
     def model(self) -> EnsembleMLP:
-        """The trained ensemble: loaded from the weights cache, else trained and cached."""
+        """The trained ensemble: the weights cache's when they are those of the summary, else
+        trained (and cached)."""
         if self._model is None:
-            state = cache.load_state(self.weights_path)
-            if state is not None:
-                model = EnsembleMLP.from_config(self.config, self.seeds)
-                model.load_state_dict(state["state_dict"])
-                self._model = model.to(self.device).eval()
-            else:
-                self._train()
+            self._model = self._load_weights() or self._train()
         return self._model
 
-    def _train(self) -> None:
-        """Train, write weights and summary to the cache, keep the model."""
-        cache.forbid_computing(f"the weights of {self.name} are not in the cache "
-                               f"({self.weights_path})")
+    def _load_weights(self) -> EnsembleMLP | None:
+        """The cached weights, if they belong to the summary's training; else None."""
+        state = cache.load_state(self.weights_path)
+        if state is None:
+            return None
+        model = EnsembleMLP.from_config(self.config, self.seeds)
+        model.load_state_dict(state["state_dict"])
+        model = model.to(self.device).eval()
+        fingerprint = weights_fingerprint(state["state_dict"])
+        anchor = self.anchor()
+        if anchor is None:
+            log.warning("summary of %s missing; retraining to recover its history", self.name)
+            return None
+        if not self._reproduces(anchor, model, fingerprint):
+            log.warning("the weights of %s in %s (fingerprint %s) are not those its results "
+                        "came from (training %s): training anew", self.name, self.weights_path,
+                        fingerprint[:12], anchor.identity[:19])
+            return None
+        self._identity, self._fingerprint = anchor.identity, fingerprint
+        ORIGINS.setdefault(str(self.weights_path), Origin("loaded"))
+        return model
+
+    def _reproduces(self, anchor: Anchor, model: EnsembleMLP, fingerprint: str) -> bool:
+        """Whether ``model`` (weights ``fingerprint``) is the training of ``anchor``: the same
+        fingerprint, or for a legacy summary the same test accuracy of every member."""
+        if not anchor.legacy:
+            return fingerprint == anchor.identity
+        acc = model.accuracy(self.data.x_test, self.data.y_test).cpu().numpy()
+        return np.array_equal(acc, anchor.arrays["test_acc"])
+
+    def _train(self) -> EnsembleMLP:
+        """Train, write the weights (and the summary unless the training reproduces the one
+        there), return the model; see the module docstring for a training that differs."""
+        anchor = self.anchor()
+        cache.forbid_computing(f"the weights of {self.name}"
+                               + (" that its stored results came from" if anchor else "")
+                               + f" are not in the cache ({self.weights_path})")
         d = self.data
         try:
             model, hist = train_ensemble(self.config, self.seeds, d.x_train, d.y_train,
@@ -140,9 +310,27 @@ class TrainedEnsemble:
         except KeyboardInterrupt:
             raise KeyboardInterrupt(f"training of {self.name} was interrupted; nothing was "
                                     f"written to the cache (rerun to train it again)") from None
-        cache.save_state(self.weights_path, {
-            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-            "key": self.key})
+        state = {k: v.cpu() for k, v in model.state_dict().items()}
+        fingerprint = weights_fingerprint(state)
+        cache.save_state(self.weights_path, {"state_dict": state, "key": self.key,
+                                             WEIGHTS: fingerprint})
+        ORIGINS[str(self.weights_path)] = Origin("trained", hist.seconds,
+                                                 hardware_description(self.device))
+        self._model, self._fingerprint = model, fingerprint
+        if anchor is not None and self._reproduces(anchor, model, fingerprint):
+            log.info("%s retrained identically (training %s)", self.name, anchor.identity[:19])
+            self._identity = anchor.identity
+            return model
+        if anchor is not None:
+            self._set_aside(anchor)
+        self._save_summary(model, hist, fingerprint)
+        self._identity = fingerprint
+        if anchor is not None:
+            self._refuse_mixing(anchor, fingerprint)
+        return model
+
+    def _save_summary(self, model: EnsembleMLP, hist, fingerprint: str) -> None:
+        d = self.data
         acc = model.accuracy(d.x_test, d.y_test).cpu().numpy()
         cache.save_arrays(self.result_path("summary"), {
             "test_acc": acc,
@@ -151,18 +339,46 @@ class TrainedEnsemble:
             "train_loss": np.asarray(hist.train_loss, dtype=np.float64)},
             {"seconds": hist.seconds, "chosen_epoch": hist.chosen_epoch, "device": str(self.device),
              "hardware": hardware_description(self.device), "config": self.config.name,
-             "seeds": self.seeds, "profile": self.profile.name})
-        self._model = model
+             "seeds": self.seeds, "profile": self.profile.name, WEIGHTS: fingerprint})
+
+    def _set_aside(self, anchor: Anchor) -> None:
+        """Move the cached results of a superseded training into ``superseded-<identity>/``
+        (kept, never deleted; the shipped results are not touched)."""
+        folder = cache.results_dir() / self.name
+        files = sorted(folder.glob("*.npz")) + sorted(folder.glob("*.npz.sha256"))
+        if not files:
+            return
+        aside = folder / f"superseded-{anchor.identity[:19]}"
+        aside.mkdir(exist_ok=True)
+        for path in files:
+            os.replace(path, aside / path.name)
+        log.warning("%s: results of the superseded training %s moved to %s", self.name,
+                    anchor.identity[:19], aside)
+
+    def _refuse_mixing(self, anchor: Anchor, fingerprint: str) -> None:
+        """Stop if this process already used results of ``anchor``'s (superseded) training."""
+        if anchor.identity not in _SERVED.get(self._served_key(), set()):
+            return
+        back = (f" To use the shipped results again, delete {self.weights_path} and "
+                f"{self.result_path('summary')}." if anchor.source == "shipped" else "")
+        raise TrainingChangedError(
+            f"{self.name} was trained anew here (weights {fingerprint[:12]}) and differs from "
+            f"the training its stored results came from (training {anchor.identity[:19]}, in "
+            f"the {anchor.source} results): training is bit-identical only on the same kind of "
+            f"machine. The new training is now in the cache and every result of {self.name} "
+            f"will be recomputed from it, but this run already used results of the old one, so "
+            f"it stops rather than show both side by side: rerun it.{back}")
 
     def summary(self) -> Summary:
         """Test accuracy per seed, training history and time (trains if needed)."""
-        loaded = cache.load_result(self.result_path("summary"))
-        if loaded is None:
+        anchor = self.anchor()
+        if anchor is None:
             if self.weights_path.exists():  # the summary was lost: retrain to recover it
                 log.warning("summary of %s missing; retraining to recover its history", self.name)
             self._train()
-            loaded = cache.load_arrays(self.result_path("summary"))
-        arrays, meta = loaded
+            anchor = self.anchor()
+        self._mark_served(anchor.identity)
+        arrays, meta = anchor.arrays, anchor.meta
         return Summary(arrays["test_acc"], arrays["val_history"], arrays["train_acc"],
                        arrays["train_loss"], float(meta["seconds"]),
                        int(meta["chosen_epoch"]), meta["device"],

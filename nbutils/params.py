@@ -3,10 +3,24 @@
 A chapter passes its parameters to :func:`check_parameters`; a value of the wrong type or
 outside the allowed set stops the chapter at once with one error that names the parameter, the
 value received and what is allowed (instead of a traceback from deep inside a training loop).
+Nothing is loaded, trained or cached before it.
+
+- **Unknown names.** papermill injects ``-p`` parameters as a cell of assignments (first line
+  ``# Parameters``) after the cell tagged ``parameters``, and only warns about a name that cell
+  does not define. :func:`check_parameters` reads both cells from the kernel's input history and
+  refuses a name the parameters cell does not define, with a "did you mean" for a near miss
+  (:func:`check_injected`); outside a kernel (or without an injected cell) there is nothing to
+  check.
+- **What a chapter can draw.** ``check_parameters(chapter="ch6", ...)`` also applies the
+  chapter's own rules (:data:`CHAPTER_RULES`), e.g. chapter 6 draws only networks of two
+  hidden layers of equal width.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+import difflib
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -137,17 +151,117 @@ def check_layers(layers: list[int], hidden: tuple[int, ...], network: str) -> li
     return [layer - 1 for layer in layers]
 
 
-def check_parameters(**params: Any) -> SimpleNamespace:
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_parameter(names: Sequence[str], known: Sequence[str], where: str
+                      ) -> ParameterError:
+    """The error for parameters ``names`` that are not among ``known``, with "did you mean"."""
+    listed = ", ".join(f"{n!r}{_did_you_mean(n, known)}" for n in names)
+    return ParameterError(f"unknown parameter {listed} {where}; allowed: "
+                          f"{', '.join(repr(k) for k in known)}")
+
+
+# ------------------------------------------------------------------- names papermill injected
+INJECTED_HEADER = "# Parameters"   # papermill's first line of the cell of injected parameters
+
+
+def assigned_names(source: str) -> list[str] | None:
+    """The names a cell assigns at top level, in order (a parameters cell's parameters); None
+    if the cell is not Python that parses."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names: dict[str, None] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    names.setdefault(sub.id, None)
+    return list(names)
+
+
+def parameter_cells(history: Sequence[str]) -> tuple[str, str] | None:
+    """``(parameters cell, injected cell)`` from a kernel's input history (entry 0 empty, as
+    IPython keeps it): the last cell papermill injected and the cell run just before it; None
+    if there is no injected cell or none before it."""
+    for i in range(len(history) - 1, 1, -1):
+        if history[i].lstrip().split("\n", 1)[0].strip() == INJECTED_HEADER:
+            return history[i - 1], history[i]
+    return None
+
+
+def _kernel_history() -> list[str]:
+    """The inputs this IPython kernel ran, or [] outside one."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return list(shell.history_manager.input_hist_raw) if shell is not None else []
+
+
+def check_injected(history: Sequence[str] | None = None) -> None:
+    """Refuse a parameter papermill injected that the chapter's parameters cell does not define
+    (papermill itself only warns); ``history``: the kernel's inputs (default: this kernel's).
+
+    Raises:
+        ParameterError: naming each unknown parameter (with "did you mean" for a near miss)
+            and the chapter's parameters.
+    """
+    cells = parameter_cells(_kernel_history() if history is None else history)
+    if cells is None:
+        return
+    declared, injected = (assigned_names(cell) for cell in cells)
+    if declared is None or injected is None:
+        return
+    unknown = [name for name in injected if name not in declared]
+    if unknown:
+        raise unknown_parameter(unknown, declared,
+                                "(given to papermill, not a parameter of this chapter)")
+
+
+# ----------------------------------------------------------------------- chapters' own rules
+def equal_two_layer_architectures() -> list[str]:
+    """Architectures with two hidden layers of equal width (what chapter 6 can draw)."""
+    return [name for name, a in ARCHITECTURES.items()
+            if len(a.hidden) == 2 and a.hidden[0] == a.hidden[1]]
+
+
+def _chapter6(params: dict[str, Any]) -> None:
+    """Chapter 6 compares layer 1 with layer 2 of every panel at 80 % of a layer (F4a) and draws
+    both layers side by side: an extra network needs two hidden layers of equal width."""
+    allowed = equal_two_layer_architectures()
+    if "arch" in params and params["arch"].lower() not in allowed:
+        raise _fail("arch", params["arch"], f"one of {allowed} in chapter 6, which compares "
+                    "layer 1 with layer 2 of each network: two hidden layers of equal width")
+
+
+CHAPTER_RULES: dict[str, Callable[[dict[str, Any]], None]] = {"ch6": _chapter6}
+
+
+def check_parameters(chapter: str | None = None, **params: Any) -> SimpleNamespace:
     """Validate chapter parameters by name; returns them normalised (e.g. ``device`` resolved).
 
-    A name without a validator is a programming error in the chapter and is reported as such
-    (papermill itself warns about ``-p`` names a chapter's parameters cell does not define).
+    First every name papermill injected must be one of the chapter's parameters
+    (:func:`check_injected`); then each value is checked by its validator, and the chapter's own
+    rules (:data:`CHAPTER_RULES`, when ``chapter`` names one, e.g. ``"ch6"``) apply. A name
+    without a validator is a programming error in the chapter and is reported as such.
     """
+    check_injected()
     out = {}
     for name, value in params.items():
         if name not in VALIDATORS:
-            raise ParameterError(f"unknown parameter {name!r}; known: {sorted(VALIDATORS)}")
+            raise unknown_parameter([name], sorted(VALIDATORS), "(no validator in nbutils.params)")
         out[name] = VALIDATORS[name](name, value)
+    if chapter in CHAPTER_RULES:
+        CHAPTER_RULES[chapter](params)
     if "profile" in out:
         out["profile_obj"] = get_profile(out["profile"])
     return SimpleNamespace(**out)

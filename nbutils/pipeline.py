@@ -6,12 +6,15 @@ Command line (from the repository root, inside the project's venv)::
     python -m nbutils.pipeline --profile ci --chapters 01_setup 03_fig1_violins --out /tmp/run
     python -m nbutils.pipeline --profile quick --chapters 05_layerwise_mnist -p activation sigmoid
 
-Every chapter gets the parameters ``{"profile": PROFILE, **extras}`` (papermill injects them
-after the chapter's cell tagged ``parameters``), runs in the kernel named ``python3`` (in the
-project venv: that venv's own interpreter) with the notebook's folder as working directory, and
-is written to ``--out`` (default: ``book/``, i.e. in place). A chapter that fails leaves
-``<name>.failed.ipynb`` in the output folder (the notebook there is not overwritten) and stops
-the run. The pipeline does not check parameter values: each chapter validates its own.
+Every chapter gets those of the parameters ``{"profile": PROFILE, **extras}`` that its cell
+tagged ``parameters`` defines (papermill injects them after that cell; a chapter refuses a name
+it does not define, so ``-p device cpu`` is not given to the claims page, which has no device),
+runs in the kernel named ``python3`` (in the project venv: that venv's own interpreter) with the
+notebook's folder as working directory, and is written to ``--out`` (default: ``book/``, i.e. in
+place). An extra parameter that no chapter of the run defines is refused before any chapter runs
+(with "did you mean" for a near miss). A chapter that fails leaves ``<name>.failed.ipynb`` in
+the output folder (the notebook there is not overwritten) and stops the run. The pipeline does
+not check parameter values: each chapter validates its own.
 """
 from __future__ import annotations
 
@@ -113,6 +116,30 @@ def select_chapters(available: list[Chapter], names: Iterable[str] | None) -> li
     return [c for c in available if c.name in wanted]
 
 
+def declared_parameters(notebook: Path) -> list[str]:
+    """The names a notebook's cell tagged ``parameters`` assigns ([] without such a cell)."""
+    import nbformat
+
+    from .params import assigned_names
+
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return assigned_names(cell.source) or []
+    return []
+
+
+def check_extras(chapters: list[Chapter], parameters: dict[str, Any]) -> None:
+    """Every name of ``parameters`` is a parameter of at least one of ``chapters``; else a
+    :class:`nbutils.params.ParameterError` naming it (with "did you mean") and the names the
+    chapters define."""
+    from .params import unknown_parameter
+
+    declared = list(dict.fromkeys(name for c in chapters for name in declared_parameters(c.path)))
+    unknown = [name for name in parameters if name not in declared]
+    if unknown:
+        raise unknown_parameter(unknown, declared, "(no chapter of this run defines it)")
+
+
 def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] | None = None,
                      parameters: dict[str, Any] | None = None, *, root: Path | str | None = None,
                      cwd: Path | str | None = None, kernel_name: str = KERNEL_NAME,
@@ -122,7 +149,8 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
     summary pages (:data:`SUMMARY_PAGES`, the claims dashboard) last, reading the chapters
     from ``out_dir``.
 
-    Each chapter receives ``{"profile": profile, **parameters}`` and is written to
+    Each chapter receives those of ``{"profile": profile, **parameters}`` that it defines
+    (:func:`declared_parameters`) and is written to
     ``out_dir/<name>.ipynb``; ``cwd`` is the kernel's working directory (default: the source
     notebook's folder). Stops at the first failing chapter: its partial notebook is kept as
     ``out_dir/<name>.failed.ipynb`` and papermill's ``PapermillExecutionError`` is raised.
@@ -148,14 +176,17 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
     Raises:
         ValueError: ``parameters`` contains ``"profile"``.
         ChapterError: an unknown chapter name (a ``ValueError``).
+        ParameterError: a parameter no selected chapter defines (a ``ValueError``), raised
+            before any chapter runs.
         FileNotFoundError: no ``_toc.yml`` found, or a notebook it lists is missing.
         PapermillExecutionError: a chapter failed (other errors of the run propagate too).
     """
     parameters = dict(parameters or {})
     if "profile" in parameters:
         raise ValueError("give the profile as `profile`, not inside `parameters`")
-    parameters = {"profile": profile, **parameters}
     selected = execution_order(select_chapters(list_chapters(root), chapters))
+    check_extras(selected, parameters)
+    parameters = {"profile": profile, **parameters}
 
     import papermill as pm  # imported late: listing chapters needs no kernel machinery
 
@@ -175,8 +206,9 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
             # folder and the kernel runs there) the default "." says so without a machine's path
             extra = ({"chapters_dir": str(out)}
                      if chapter.name in SUMMARY_PAGES and out != kernel_dir else {})
-            pm.execute_notebook(str(chapter.path), str(partial),
-                                parameters={**parameters, **extra},
+            declared = declared_parameters(chapter.path)
+            given = {k: v for k, v in {**parameters, **extra}.items() if k in declared}
+            pm.execute_notebook(str(chapter.path), str(partial), parameters=given,
                                 kernel_name=kernel_name,
                                 cwd=str(cwd if cwd is not None else chapter.path.parent),
                                 progress_bar=False, log_output=log_output)
@@ -269,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         if key == "profile":
             parser.exit(2, f"{parser.prog}: error: give the profile with --profile, not -p\n")
         extras[key] = parse_value(value)
+    try:
+        check_extras(select_chapters(available, args.chapters), extras)
+    except ValueError as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
     out = Path(args.out) if args.out else root / "book"
     try:
         execute_chapters(args.profile, out, args.chapters, extras, root=root,

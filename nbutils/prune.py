@@ -29,7 +29,8 @@ from . import checks
 
 SURGERIES: tuple[str, ...] = ("remove", "balance")
 # Pruning orderings (claim P2, P4): the paper's measures (one bit, on the validation set D),
-# random, and He et al.'s two criteria: entropy of the activation (HE_BINS uniform bins) and the
+# random, and He et al.'s two criteria: entropy of the activation (HE_BINS equal-width bins of
+# each neuron's observed range, nbutils.measures.uniform_bins; He et al. split at 0.5) and the
 # norm of the outgoing weights. Every score ranks "prune first" = lowest.
 PRUNING_ORDERINGS: tuple[str, ...] = ("entropy", "mi", "kl", "random", "he-entropy", "he-weight")
 HE_BINS = 10
@@ -352,7 +353,11 @@ def _linear(weight: Tensor, bias: Tensor) -> nn.Linear:
     return lin
 
 
-def _batch_norm(bn: nn.BatchNorm1d, keep: Tensor) -> nn.BatchNorm1d:
+def _batch_norm(bn: nn.BatchNorm1d, keep: Tensor) -> nn.Module:
+    """``bn`` restricted to the ``keep`` features; for none, ``nn.Identity`` (a batch norm of
+    zero features cannot run, and there is nothing to normalize)."""
+    if not keep.any():
+        return nn.Identity()
     new = nn.BatchNorm1d(int(keep.sum()), eps=bn.eps, momentum=bn.momentum,
                          dtype=bn.weight.dtype, device=bn.weight.device)
     new.weight.copy_(bn.weight[keep])

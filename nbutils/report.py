@@ -552,19 +552,21 @@ def _duration(seconds: float) -> str:
 
 class RunRecord:
     """The provenance of a chapter's outputs, stated once: profile, machine, date, wall time,
-    the steps timed with :func:`timed`, how many results were computed in this run and how many
-    came from the cache, and how long the networks took to train (``trained_in``: where, by
-    default chapter 1, which trains the networks of chapters 1-8).
+    the steps timed with :func:`timed`, how many results this run computed and how many it
+    loaded (from the results cache of an earlier run, or shipped), and where each network
+    ensemble came from in this run (trained here, loaded from the weights cache, or not loaded
+    because its results were stored).
 
     Create it after the parameters are checked; call :meth:`glue` in the chapter's last cell,
     which a ``{glue:text}`` reference in an admonition at the top of the chapter shows.
+    ``trained_in`` is accepted for the chapters that pass it and ignored: the note says what
+    happened in the run instead of where the networks are usually trained.
     """
 
-    def __init__(self, key: str, profile: str, device, trained_in: str = "chapter 1") -> None:
+    def __init__(self, key: str, profile: str, device, trained_in: str | None = None) -> None:
         from . import cache
 
         self.key, self.profile, self.device = key, profile, device
-        self.trained_in = trained_in
         self._start = time.perf_counter()
         self._first_use, self._first_timing = len(cache.USES), len(TIMINGS)
 
@@ -586,7 +588,7 @@ class RunRecord:
                  f"{_duration(time.perf_counter() - self._start)}"
                  + (f" ({steps})" if steps else "") + "."]
         if uses:
-            n = Counter(u.source for u in uses)
+            n = Counter(_result_sources(uses))
             loaded = [f"{n[source]} {where}" for source, where in (
                 ("cache", "from the results cache of an earlier run"),
                 ("shipped", "from the results shipped in the repository (results/)"))
@@ -595,13 +597,7 @@ class RunRecord:
                          f"{' and '.join(loaded) or 0}.")
         networks = list(networks)
         if networks:
-            summaries = [n.summary() for n in networks]
-            seeds = sorted({len(n.seeds) for n in networks})
-            parts.append(f"Its {len(networks)} network ensemble(s) "
-                         f"({' or '.join(map(str, seeds))} seeds each) were trained in "
-                         f"{self.trained_in} "
-                         f"in {_duration(sum(s.seconds for s in summaries))} in all, on "
-                         f"{', '.join(sorted({s.hardware for s in summaries}))}.")
+            parts.append(_networks_sentence(networks))
         return " ".join(parts)
 
     def glue(self, networks: Iterable = ()) -> None:
@@ -609,6 +605,51 @@ class RunRecord:
         from myst_nb import glue
 
         glue(f"{self.key}_provenance", self.text(networks), display=False)
+
+
+def _result_sources(uses: Iterable) -> list[str]:
+    """One source per distinct result of ``uses`` (:class:`nbutils.cache.Use`): ``"computed"``
+    if this run computed it (a later load of it is not "an earlier run"), else where it was
+    first loaded from."""
+    uses = list(uses)
+    computed = {u.path for u in uses if u.source == "computed"}
+    first: dict = {}
+    for u in uses:
+        first.setdefault(u.path, u.source)
+    return ["computed" if path in computed else source for path, source in first.items()]
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def _networks_sentence(networks: list) -> str:
+    """Where each ensemble came from in this run (:func:`nbutils.experiment.origin`): trained
+    here, loaded from the weights cache, or not loaded (the results asked for were stored); with the
+    training time and machine."""
+    from .experiment import origin
+
+    groups: dict[str, list] = {"trained": [], "loaded": [], "stored": []}
+    for ens in networks:
+        how = origin(ens)
+        groups[how.how if how else "stored"].append(ens)
+    seeds = " or ".join(str(n) for n in sorted({len(n.seeds) for n in networks}))
+    phrases = []
+    if groups["trained"]:
+        done = [origin(e) for e in groups["trained"]]
+        phrases.append(f"{len(done)} {_were(len(done))} trained in this run, in "
+                       f"{_duration(sum(o.seconds for o in done))} in all, on "
+                       f"{', '.join(sorted({o.hardware for o in done}))}")
+    for how, what in (("loaded", "loaded from the weights cache"),
+                      ("stored", "not loaded, since the results asked for were stored")):
+        if groups[how]:
+            summaries = [e.summary() for e in groups[how]]
+            seconds = sum(s.seconds for s in summaries)
+            phrases.append(f"{len(summaries)} {_were(len(summaries))} {what} (trained before "
+                           f"this run in {_duration(seconds)} in all, on "
+                           f"{', '.join(sorted({s.hardware for s in summaries}))})")
+    return (f"Of its {len(networks)} network ensemble(s) ({seeds} seeds each), "
+            + "; ".join(phrases) + ".")
 
 
 def pm(mean: float, std: float, digits: int = 2) -> str:

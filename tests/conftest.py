@@ -1,8 +1,9 @@
 """What several test modules share: the real-data logic, once, and small trained ensembles.
 
-- ``real_data`` (session): the ``NBUTILS_DATA`` folder, or a skip saying how to provide one;
-  ``real_root``: the same with ``NBUTILS_DATA`` set for one test. :func:`data_unavailable`
-  also accepts a complete download cache or a reachable download mirror (the chapters).
+- ``real_data`` (session): the ``NBUTILS_DATA`` folder, or a skip saying how to provide one
+  (in CI, ``CI`` set, a failure: :func:`skip_or_fail`); ``real_root``: the same with
+  ``NBUTILS_DATA`` set for one test. :func:`data_unavailable` also accepts a complete download
+  cache or a reachable download mirror (the chapters).
 - ``small_ensemble`` (session): briefly trained 3-member ensembles on a synthetic task
   (:data:`SMALL_WIDTHS`, :func:`small_data`), one per activation and batch-norm flag, trained
   once per test session.
@@ -16,6 +17,7 @@ import shutil
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlparse
 
 import pytest
@@ -26,6 +28,20 @@ from nbutils.ensemble import EnsembleMLP, build_reference_mlp, ensemble_loss
 
 # ------------------------------------------------------------------------------ real data
 NO_DATA = "needs real data: set NBUTILS_DATA to a folder built by shared/data/prepare.sh"
+
+
+def in_ci() -> bool:
+    """Whether the tests run in CI: ``CI`` set (``.ci/run`` and CI services set ``CI=true``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip a test that lacks what it needs, except in CI (:func:`in_ci`), where a skip would
+    let the run pass without the tests: there it fails, saying why."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set: in CI this fails instead of skipping)",
+                    pytrace=False)
+    pytest.skip(reason)
 
 
 def real_data_folder() -> Path | None:
@@ -61,10 +77,10 @@ def data_unavailable() -> str | None:
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The real data folder (NBUTILS_DATA); skips the test when there is none."""
+    """The real data folder (NBUTILS_DATA); skips the test when there is none (fails in CI)."""
     folder = real_data_folder()
     if folder is None:
-        pytest.skip(NO_DATA)
+        skip_or_fail(NO_DATA)
     return folder
 
 

@@ -90,3 +90,60 @@ def test_a_layer_outside_the_network_names_the_parameter():
     message = str(err.value)
     assert "'layers'" in message and "[3]" in message and "1..2" in message
     assert "784-20-20-10" in message
+
+
+# ------------------------------------------------------- names papermill injected (item 3)
+PARAMETERS_CELL = '''profile = "quick"      # "ci", "quick" or "paper"
+seeds = None           # number of networks
+# a comment line
+finetune_epochs = 1
+layers = [1, 2]
+'''
+
+
+def history(*injected: str) -> list[str]:
+    """A kernel's input history: entry 0 empty (IPython's), the parameters cell, papermill's
+    injected cell, the chapter's first code cell."""
+    return ["", PARAMETERS_CELL, "# Parameters\n" + "".join(injected), "import numpy"]
+
+
+def test_assigned_names_are_the_parameters_of_a_cell():
+    from nbutils.params import assigned_names
+
+    assert assigned_names(PARAMETERS_CELL) == ["profile", "seeds", "finetune_epochs", "layers"]
+    assert assigned_names("a: int = 1\nb, c = 2, 3\nprint(a)") == ["a", "b", "c"]
+    assert assigned_names("%matplotlib inline") is None
+
+
+def test_a_misspelt_injected_parameter_is_refused_with_did_you_mean():
+    from nbutils.params import check_injected
+
+    with pytest.raises(ParameterError) as err:
+        check_injected(history('profile = "ci"\n', "finetune_epoch = 3\n"))
+    message = str(err.value)
+    assert "unknown parameter 'finetune_epoch' (did you mean 'finetune_epochs'?)" in message
+    assert "'profile', 'seeds', 'finetune_epochs', 'layers'" in message   # the allowed names
+    with pytest.raises(ParameterError, match=r"'colour'.*allowed") as err:
+        check_injected(history("colour = 'red'\n"))
+    assert "did you mean" not in str(err.value)                          # nothing close
+
+
+def test_known_or_no_injected_parameters_pass():
+    from nbutils.params import check_injected
+
+    check_injected(history('profile = "ci"\n', "layers = [2]\n"))
+    check_injected(["", PARAMETERS_CELL, "import numpy"])       # papermill given no parameter
+    check_injected(["", "# Parameters\nfoo = 1\n", "x = 1"])    # no parameters cell before it
+    check_injected([])                                           # not in a kernel
+    check_parameters(profile="ci")                               # pytest is no kernel: no check
+
+
+# --------------------------------------------------- what a chapter can draw (item 2)
+def test_chapter_6_refuses_an_architecture_it_cannot_draw():
+    with pytest.raises(ParameterError) as err:
+        check_parameters(chapter="ch6", profile="ci", arch="cifar10", layers=[1, 2])
+    message = str(err.value)
+    assert "parameter 'arch' = 'cifar10'" in message
+    assert "['mnist', 'fashionmnist', 'fashionmnist_small', 'pruning']" in message
+    assert check_parameters(chapter="ch6", arch="FashionMNIST_small").arch == "fashionmnist_small"
+    assert check_parameters(arch="cifar10").arch == "cifar10"   # other chapters may draw it

@@ -1,4 +1,6 @@
 """Pruning with bias balancing (nbutils.prune): smaller networks equal to ablation."""
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -179,6 +181,28 @@ def test_a_layer_pruned_entirely_leaves_a_constant_network(nets):
     torch.testing.assert_close(out, out[:1].expand_as(out))   # the same logits for every input
 
 
+@pytest.mark.parametrize("surgery", prune.SURGERIES)
+def test_a_batch_norm_layer_pruned_entirely_leaves_a_constant_network(surgery):
+    """The width-0 layer of a batch-norm network used to crash (``select(): index 0 out of
+    range``); its output is the rest of the network applied to the removed layer's zeros
+    (remove) or means (balance)."""
+    from nbutils.ensemble import build_reference_mlp
+
+    mlp = build_reference_mlp([4, 3, 3, 2], "relu", 1, batch_norm=True).double().eval()
+    with torch.no_grad():
+        mlp[1].running_mean.add_(0.5)             # make the batch norm matter
+    x = torch.rand(7, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    empty = prune.prune_layer(mlp, 0, [0, 1, 2], surgery, x_train=x)
+    assert prune.widths(empty) == [4, 0, 3, 2]
+    out = empty(x)
+    stop = prune.hidden_layers(mlp)[0][-1] + 1
+    kept = (prune.layer_outputs(mlp, x, 0).mean(0, keepdim=True) if surgery == "balance"
+            else torch.zeros(1, 3, dtype=torch.float64))
+    torch.testing.assert_close(out, mlp[stop:](kept).expand_as(out), rtol=1e-12, atol=1e-12)
+    again = prune.prune_layer(empty, 1, [0], "remove")   # the next layer can still be pruned
+    assert prune.widths(again) == [4, 0, 2, 2]
+
+
 def test_size_after_matches_the_pruned_network():
     mlp = nn.Sequential(nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 4), nn.Sigmoid(),
                         nn.Linear(4, 3))
@@ -214,3 +238,25 @@ def test_latency_prints_nothing():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == "", proc.stderr
+
+
+def test_he_entropy_uses_equal_bins_of_each_neurons_observed_range(nets):
+    """He et al.'s activation entropy here: HE_BINS equal-width bins from each neuron's smallest
+    to its largest output (not bins of [0, 1]), as chapter 9's text says."""
+    import json
+
+    model, _, x_test = nets
+    mlp = model.member(0).double()
+    y = torch.arange(x_test.shape[0]) % 10
+    score = prune.pruning_scores(mlp, x_test, y, "sigmoid", 1)[0]["he-entropy"]
+    t = prune.layer_outputs(mlp, x_test, 0)
+    lo, hi = t.min(0).values, t.max(0).values
+    codes = (((t - lo) / (hi - lo) * prune.HE_BINS).ceil() - 1).clamp(0, prune.HE_BINS - 1)
+    p = torch.stack([(codes == b).double().mean(0) for b in range(prune.HE_BINS)])
+    by_hand = -(p * torch.where(p > 0, p.log2(), 0.0)).sum(0)
+    torch.testing.assert_close(score, by_hand, rtol=0, atol=1e-12)
+    notebook = json.loads((Path(__file__).parent.parent / "book" / "09_pruning.ipynb").read_text())
+    [text] = [" ".join("".join(c["source"]).split()) for c in notebook["cells"]
+              if c["cell_type"] == "markdown" and "HE_BINS" in "".join(c["source"])]
+    assert f"into {prune.HE_BINS} equal-width bins of their observed range" in text
+    assert "[0, 1]" not in text
