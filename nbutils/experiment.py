@@ -153,7 +153,7 @@ class TrainedEnsemble:
         regularizer: one of :data:`nbutils.config.REGULARIZERS`.
         profile: a profile name or :class:`~nbutils.config.Profile`.
         seeds: the number of seeds (``None``: the profile's number for this architecture).
-        preprocessing: the input preprocessing, ``"unit"`` or ``"standardized"``; ``None``:
+        preprocessing: the input preprocessing (:data:`nbutils.data.PREPROCESSINGS`); ``None``:
             :data:`nbutils.config.MAIN_PREPROCESSING`.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
         progress: a progress bar while training.
