@@ -304,17 +304,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     tee = Tee(sys.stdout)
     results: dict = {"failed": {}}
+
+    def save() -> None:
+        """Write what is measured so far (after every part: a timeout keeps the rest)."""
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "gpu_check.json").write_text(json.dumps(results, indent=1, default=str))
+            (out / "gpu_check.txt").write_text(tee.text.getvalue())
+
     with contextlib.redirect_stdout(tee):
-        status = run(args, results)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "gpu_check.json").write_text(json.dumps(results, indent=1, default=str))
-        (out / "gpu_check.txt").write_text(tee.text.getvalue())
+        status = run(args, results, save)
+    save()
     return status
 
 
-def run(args, results: dict) -> int:
+def run(args, results: dict, save) -> int:
     sizes = DRY_RUN if args.cpu_dry_run else Sizes()
     if args.cpu_dry_run:
         dev = torch.device("cpu")
@@ -350,6 +355,7 @@ def run(args, results: dict) -> int:
             print(f"  ({time.perf_counter() - t:.0f} s)")
             with contextlib.suppress(Exception):
                 empty_cache()
+            save()
     results["seconds"] = time.perf_counter() - start
     print(f"gpu_check: {results['seconds']:.0f} s; failed parts: "
           f"{', '.join(results['failed']) or 'none'}")
