@@ -528,10 +528,21 @@ def _sweep(model: EnsembleMLP, x: Tensor, plans: list[_Plan], grid: list[int],
 
 def default_chunk(model: EnsembleMLP, device: torch.device, plans: list[_Plan], n_grid: int,
                   n_samples: int) -> int:
-    """Test samples per chunk of the sweep: on the CPU the cache-sized constant (about
-    ``_WORK_ELEMENTS`` float64 elements in ``u``); on a CUDA device as many as
-    ``_GPU_MEMORY_SHARE`` of its free memory holds (:func:`chunk_bytes_per_sample`), at most
-    ``_GPU_MAX_CHUNK`` and the number of samples, at least the CPU's chunk."""
+    """Test samples per chunk of the sweep.
+
+    Args:
+        model: the ensemble swept.
+        device: where the sweep runs.
+        plans: its orderings (:class:`_Plan`).
+        n_grid: the number of grid points.
+        n_samples: the number of test samples.
+
+    Returns:
+        On the CPU the cache-sized constant (about ``_WORK_ELEMENTS`` float64 elements in
+        ``u``); on a CUDA device as many samples as ``_GPU_MEMORY_SHARE`` of its free memory
+        holds (:func:`chunk_bytes_per_sample`), at most ``_GPU_MAX_CHUNK`` and ``n_samples``, at
+        least the CPU's chunk.
+    """
     cpu = max(32, _WORK_ELEMENTS // (model.n_members * max(model.widths[1:])))
     if device.type != "cuda":
         return cpu

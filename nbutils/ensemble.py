@@ -91,6 +91,18 @@ class BatchedAffine(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h: Tensor, weight_t: Tensor, bias: Tensor,
                 grad_out: Tensor | None = None) -> Tensor:
+        """``h W + b`` for every member.
+
+        Args:
+            ctx: autograd's context.
+            h: inputs ``(M, B, n_in)``.
+            weight_t: weights in the stored layout ``(M, n_out, n_in)``.
+            bias: biases ``(M, 1, n_out)``.
+            grad_out: where the backward writes the weight gradient; ``None``: a new tensor.
+
+        Returns:
+            The pre-activations ``(M, B, n_out)``.
+        """
         ctx.save_for_backward(h, weight_t)
         ctx.grad_out = grad_out
         return torch.baddbmm(bias, h, weight_t.transpose(1, 2))
