@@ -11,6 +11,7 @@ Modules, one job each (CONTRIBUTING.md says where each kind of change goes):
 - ``data``         loading and verifying MNIST / FashionMNIST / CIFAR-10, the 80/20 split
 - ``ensemble``     M independently seeded MLPs stored as one batched model
 - ``train``        training an ensemble (RMSprop / Adam, batch 32)
+- ``steps``        the training step: eager, or captured once in a CUDA graph and replayed
 - ``cache``        atomic, keyed on-disk memoization of trained ensembles and small results
 - ``experiment``   a trained ensemble: identity, cache paths, model, accuracies and history
 - ``measures``     quantizers, the information measures of Eqs. (2)-(5) and their registry

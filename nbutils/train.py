@@ -21,11 +21,14 @@ from torch import Tensor
 
 from . import checks
 from .config import TrainConfig
-from .ensemble import EnsembleMLP, ensemble_loss
+from .ensemble import EnsembleMLP
+from .steps import GraphStep, TrainStep
 
 log = logging.getLogger(__name__)
 
 MASK_CHUNK_STEPS = 64  # Dropout masks are drawn for this many steps at a time
+PROGRESS_EVERY = 50    # the progress bar is updated every this many steps
+POSTFIX_EVERY = 200    # and shows the running loss and accuracy every this many
 
 
 def derive_seed(seed: int, stream: str) -> int:
@@ -106,6 +109,23 @@ def _rmsprop_step(params: list[Tensor], grads: list[Tensor], square_avgs: list[T
         p.copy_(p - lr * new_buf)
 
 
+def _rmsprop_foreach(params: list[Tensor], grads: list[Tensor], square_avgs: list[Tensor],
+                     bufs: list[Tensor], lr: float, alpha: float, eps: float, momentum: float,
+                     weight_decay: float) -> None:
+    """:func:`_rmsprop_step` op for op (the same roundings), each op one multi-tensor call
+    (``torch._foreach_*``) over all tensors: one launch per op on a GPU, not one per tensor."""
+    g = torch._foreach_add(grads, torch._foreach_mul(params, weight_decay))
+    g2 = torch._foreach_mul(g, 1 - alpha)
+    torch._foreach_mul_(g2, g)
+    torch._foreach_mul_(square_avgs, alpha)
+    torch._foreach_add_(square_avgs, g2)
+    denom = torch._foreach_sqrt(square_avgs)
+    torch._foreach_add_(denom, eps)
+    torch._foreach_mul_(bufs, momentum)
+    torch._foreach_add_(bufs, torch._foreach_div(g, denom))
+    torch._foreach_sub_(params, torch._foreach_mul(bufs, lr))
+
+
 _COMPILED_RMSPROP = None
 
 
@@ -120,9 +140,11 @@ def _compiled_rmsprop():
 class EnsembleRMSprop(torch.optim.Optimizer):
     """RMSprop with the semantics of ``torch.optim.RMSprop`` (alpha 0.99, eps 1e-8), fused.
 
-    ``fused=True`` runs the update as one compiled elementwise kernel per tensor (reads p, g and
-    the two state tensors once), which is several times faster than the stock implementation on
-    a CPU whose memory bandwidth limits the update; ``fused=False`` uses eager tensor ops.
+    ``fused=True`` runs the update as one compiled function over all tensors, one elementwise
+    pass per tensor (reads p, g and the two state tensors once; a Triton kernel on a GPU), which
+    is several times faster than the stock implementation where memory bandwidth limits the
+    update; ``fused=False`` runs the same arithmetic as eager multi-tensor ops
+    (:func:`_rmsprop_foreach`). Either way one call updates every tensor.
     """
 
     def __init__(self, params, lr: float, momentum: float, weight_decay: float = 0.0,
@@ -144,10 +166,7 @@ class EnsembleRMSprop(torch.optim.Optimizer):
             args = (ps, [p.grad for p in ps], [self.state[p]["square_avg"] for p in ps],
                     [self.state[p]["momentum_buffer"] for p in ps], group["lr"], group["alpha"],
                     group["eps"], group["momentum"], group["weight_decay"])
-            if self.fused:
-                _compiled_rmsprop()(*args)
-            else:
-                _rmsprop_step(*args)
+            (_compiled_rmsprop() if self.fused else _rmsprop_foreach)(*args)
 
 
 def make_optimizer(model: EnsembleMLP, config: TrainConfig, fused: bool) -> torch.optim.Optimizer:
@@ -161,15 +180,16 @@ def make_optimizer(model: EnsembleMLP, config: TrainConfig, fused: bool) -> torc
     raise ValueError(f"optimizer={config.optimizer!r}; allowed: 'rmsprop', 'adam'")
 
 
-def fused_available() -> bool:
-    """Whether ``torch.compile`` can build the fused optimizer step here (a C++ compiler)."""
+def fused_available(device: str | torch.device = "cpu") -> bool:
+    """Whether ``torch.compile`` can build the fused optimizer step on ``device`` (a C++
+    compiler for the CPU, Triton for a CUDA device)."""
     try:
-        p = torch.zeros(4)
-        _compiled_rmsprop()([p], [torch.ones(4)], [torch.zeros(4)], [torch.zeros(4)],
-                            1e-3, 0.99, 1e-8, 0.0, 0.0)
+        p = torch.zeros(4, device=device)
+        _compiled_rmsprop()([p], [torch.ones_like(p)], [torch.zeros_like(p)],
+                            [torch.zeros_like(p)], 1e-3, 0.99, 1e-8, 0.0, 0.0)
         return True
     except Exception as err:  # noqa: BLE001 - any compile failure means: use eager ops
-        log.info("fused optimizer unavailable (%s); using eager ops", err)
+        log.info("fused optimizer unavailable on %s (%s); using eager ops", device, err)
         return False
 
 
@@ -247,11 +267,52 @@ class TrainHistory:
     val_acc: list[list[float]] = field(default_factory=list)
     seconds: float = 0.0
     chosen_epoch: int = 0
+    step_mode: str = "eager"  # how full batches ran: "eager", "cuda graph", ... (not stored)
 
     def as_dict(self) -> dict:
         return {"train_loss": self.train_loss, "train_acc": self.train_acc,
                 "val_acc": self.val_acc, "seconds": self.seconds,
                 "chosen_epoch": self.chosen_epoch}
+
+
+def batches(order: Tensor, batch: int) -> list[Tensor]:
+    """The batches of one epoch: ``(M, batch)`` index tensors from the per-member sample order
+    ``order`` ``(M, n)``, the last one shorter when ``batch`` does not divide ``n``. The full
+    batches are contiguous rows of one copy of ``order`` made here (a step then needs no
+    copy of its own)."""
+    M, n = order.shape
+    full = n // batch
+    head = order[:, :full * batch].reshape(M, full, batch).transpose(0, 1).contiguous()
+    out = list(head.unbind(0))
+    if n > full * batch:
+        out.append(order[:, full * batch:])
+    return out
+
+
+class _Progress:
+    """The progress bar, updated every :data:`PROGRESS_EVERY` steps; the running loss and
+    accuracy (a device read) every :data:`POSTFIX_EVERY` steps, only when it is shown."""
+
+    def __init__(self, total: int, show: bool, name: str):
+        from tqdm import tqdm
+
+        self.show, self.pending, self.count = show, 0, 0
+        self.bar = tqdm(total=total, disable=not show, desc=name, unit="step", mininterval=2.0)
+
+    def step(self, epoch: int, step: TrainStep, seen: int) -> None:
+        self.pending += 1
+        self.count += 1
+        if self.pending == PROGRESS_EVERY:
+            self.bar.update(self.pending)
+            self.pending = 0
+        if self.show and self.count % POSTFIX_EVERY == 0:
+            self.bar.set_postfix(epoch=epoch + 1,
+                                 loss=f"{(step.loss_sum / seen).mean().item():.3f}",
+                                 acc=f"{(step.correct / seen).mean().item():.3f}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.update(self.pending)
+        self.bar.close()
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -279,7 +340,8 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
                    x_val: Tensor | None = None, y_val: Tensor | None = None, *,
                    device: str | torch.device | None = None, fused: bool | None = None,
                    progress: bool = False, max_steps: int | None = None,
-                   dtype: torch.dtype = torch.float32) -> tuple[EnsembleMLP, TrainHistory]:
+                   dtype: torch.dtype = torch.float32,
+                   graph: bool | None = None) -> tuple[EnsembleMLP, TrainHistory]:
     """Train one network per seed under ``config`` as one :class:`EnsembleMLP`.
 
     ``x_train`` ``(N, d)`` and ``y_train`` ``(N,)`` should already be on ``device``. Returns the
@@ -299,13 +361,18 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
         device: ``"auto"`` or ``None`` (default; CUDA when available), ``"cpu"`` or
             ``"cuda[:N]"``.
         fused: run the RMSprop step as one compiled kernel per tensor (ignored for Adam);
-            default ``None``: when ``torch.compile`` works here (:func:`fused_available`).
+            default ``None``: when ``torch.compile`` works on ``device``
+            (:func:`fused_available`).
         progress: show a progress bar; default ``False``.
         max_steps: stop after this many optimizer steps in all (no choice of epochs);
             default ``None``: ``config.epochs`` full epochs, or, when the configuration
             chooses its epochs by validation, until :class:`EpochSelector` stops (the model
             keeps the weights of the chosen epoch).
         dtype: dtype of parameters and inputs; default ``torch.float32``.
+        graph: run full batches from static buffers (:class:`~nbutils.steps.GraphStep`),
+            captured once in a CUDA graph on a CUDA device (RMSprop only; a failed capture
+            falls back to the eager step, logged); on the CPU ``True`` runs the same
+            static-buffer step without a graph (tests). Default ``None``: on CUDA devices.
 
     Returns:
         ``(model, history)``: the trained :class:`EnsembleMLP` of ``M`` members on ``device``
@@ -318,8 +385,6 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
             unknown or unavailable ``device``, or no validation data for a configuration that
             chooses its epochs by validation.
     """
-    from tqdm import tqdm
-
     dev = resolve_device(device)
     seeds = list(seeds)
     if not seeds or not all(checks.is_int(s) and s > 0 for s in seeds):
@@ -331,7 +396,7 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
     x_train, y_train = x_train.to(dev, dtype), y_train.to(dev)
     model = EnsembleMLP.from_config(config, seeds).to(dev, dtype).train()
     if fused is None:
-        fused = fused_available()
+        fused = config.optimizer == "rmsprop" and fused_available(dev)
     opt = make_optimizer(model, config, fused=fused and config.optimizer == "rmsprop")
     n, B, M = x_train.shape[0], config.batch_size, len(seeds)
     steps_per_epoch = -(-n // B)
@@ -348,38 +413,29 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
     best_state: dict[str, Tensor] | None = None
     history = TrainHistory()
     total = steps_per_epoch * config.epochs if max_steps is None else max_steps
-    bar = tqdm(total=total, disable=not progress, desc=config.name, unit="step",
-               mininterval=2.0)
+    bar = _Progress(total, progress, config.name)
+    step_fn = TrainStep(model, opt, x_train, y_train)
+    if graph is None:
+        graph = dev.type == "cuda"
+    full = (GraphStep(step_fn, B, config.architecture.hidden if config.dropout else (),
+                      capture=dev.type == "cuda")
+            if graph and isinstance(opt, EnsembleRMSprop) else None)
     start, step = time.perf_counter(), 0
     for epoch in range(config.epochs):
         order = torch.stack([epoch_order(g, n) for g in order_gens]).to(dev)  # (M, n)
-        loss_sum = torch.zeros(M, device=dev)
-        correct = torch.zeros(M, device=dev)
+        step_fn.reset_metrics()
         seen = 0
-        for s in range(steps_per_epoch):
+        for idx in batches(order, B):
             if max_steps is not None and step >= max_steps:
                 break
-            idx = order[:, s * B:(s + 1) * B]
             b = idx.shape[1]
-            flat = idx.reshape(-1)
-            xb = x_train.index_select(0, flat).view(M, b, -1)
-            yb = y_train.index_select(0, flat).view(M, b)
-            logits = model(xb, masks.next(b) if masks else None)
-            per_sample = ensemble_loss(logits, yb, reduction="none")
-            opt.zero_grad(set_to_none=True)  # autograd then stores fresh gradients: no copy
-            per_sample.mean(dim=1).sum().backward()
-            opt.step()
-            with torch.no_grad():
-                loss_sum += per_sample.detach().sum(1)
-                correct += (logits.argmax(-1) == yb).sum(1)
-            seen += idx.shape[1]
+            batch_masks = masks.next(b) if masks else None
+            (full if full is not None and b == B else step_fn)(idx, batch_masks)
+            seen += b
             step += 1
-            bar.update(1)
-            if step % 200 == 0:
-                bar.set_postfix(epoch=epoch + 1, loss=f"{(loss_sum / seen).mean().item():.3f}",
-                                acc=f"{(correct / seen).mean().item():.3f}", refresh=False)
-        history.train_loss.append((loss_sum / max(seen, 1)).tolist())
-        history.train_acc.append((correct / max(seen, 1)).tolist())
+            bar.step(epoch, step_fn, seen)
+        history.train_loss.append((step_fn.loss_sum / max(seen, 1)).tolist())
+        history.train_acc.append((step_fn.correct / max(seen, 1)).tolist())
         if x_val is not None and y_val is not None:
             history.val_acc.append(model.accuracy(x_val.to(dev, dtype), y_val.to(dev)).tolist())
             model.train()
@@ -396,5 +452,6 @@ def train_ensemble(config: TrainConfig, seeds: Sequence[int], x_train: Tensor, y
         model.load_state_dict(best_state)
         history.chosen_epoch = selector.best_epoch
     history.seconds = time.perf_counter() - start
-    opt.zero_grad(set_to_none=True)
+    history.step_mode = full.mode if full is not None else "eager"
+    step_fn.close()
     return model.eval(), history

@@ -12,6 +12,7 @@ import copy
 import pytest
 import torch
 
+from nbutils import ablation
 from nbutils.ablation import (
     ablation_curve,
     ablation_predictions,
@@ -329,3 +330,32 @@ def test_k_grid_is_dense_where_curves_bend():
         check_k_grid([0, 20, 10], 1000)
     with pytest.raises(ValueError, match="width"):
         k_grid(0)
+
+
+def test_gpu_ablation_chunk_follows_free_memory(monkeypatch):
+    """CPU: the cache-sized constant, as before. CUDA (free memory faked): what half the free
+    memory holds, at most _GPU_MAX_CHUNK and the number of samples, at least the CPU's chunk."""
+    model = EnsembleMLP((30, 2000, 10, 5), "relu", 3)
+    order = torch.stack([torch.randperm(2000) for _ in range(3)])
+    plans = ablation._layer_plans(model, 0, order, "zero", None)
+    cpu = ablation.default_chunk(model, torch.device("cpu"), plans, 191, 10_000)
+    assert cpu == max(32, ablation._WORK_ELEMENTS // (3 * 2000)) == 87
+    per_sample = ablation.chunk_bytes_per_sample(model, plans, 191)
+    cuda = torch.device("cuda")
+    for free, n, expected in [(10 ** 13, 10_000, ablation._GPU_MAX_CHUNK),
+                              (10 ** 13, 500, 500),
+                              (2 * 150 * per_sample, 10_000, 150),
+                              (2 * 10 * per_sample, 10_000, cpu)]:
+        monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device, f=free: (f, 2 * f))
+        assert ablation.default_chunk(model, cuda, plans, 191, n) == expected
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_ablation_equals_cpu_ablation(small_ensemble):
+    """On a GPU (its own chunk, its own kernels) the curves are the CPU's, exactly."""
+    model = small_ensemble("relu", True)
+    x, y = _test_set()
+    order = _order(model, 0, 4)
+    cpu = ablation_curve(model, x, y, 0, order)
+    gpu = ablation_curve(copy.deepcopy(model).cuda(), x.cuda(), y.cuda(), 0, order.cuda())
+    assert torch.equal(cpu, gpu.cpu())
