@@ -123,6 +123,44 @@ def test_shards_of_other_configurations_data_or_epochs_are_refused():
                          "merged-1")
 
 
+class _Asked(Exception):
+    """Raised by :class:`_Recorder` once a step has asked for its result."""
+
+
+class _Recorder:
+    """Stands in for an ensemble: records the kind of result a precompute step asks for."""
+
+    def __init__(self, config):
+        ens = TrainedEnsemble(*config, profile="paper", device="cpu")
+        self.config, self.profile, self.seeds, self.kinds = ens.config, ens.profile, [1], []
+
+    def result_path(self, kind: str, **params) -> Path:
+        self.kinds.append(kind)
+        return Path(f"{kind}.npz")
+
+    def memoize(self, path, compute):
+        raise _Asked
+
+    def summary(self):
+        self.kinds.append(merge.SUMMARY)
+        raise _Asked
+
+
+def test_every_result_precompute_asks_for_has_a_merge_rule():
+    """All chapters' results of every configuration, chapter 7's CIFAR-10 networks included."""
+    kinds = set()
+    for name in precompute.config_names(cifar=True):
+        config = precompute.parse_config(name)
+        recorder = _Recorder(config)
+        for label, step in precompute.steps(config):
+            with pytest.raises(_Asked):
+                step(recorder)
+            assert recorder.kinds, label
+        kinds |= set(recorder.kinds)
+    assert {"summary", "member", "measures", "layer", "whole", "score_layer"} <= kinds
+    assert kinds <= {merge.SUMMARY, merge.MEMBER, *merge.PER_MEMBER_KINDS}
+
+
 # ---------------------------------------------------------------------------------- epochs
 def test_epoch_note_replays_the_rule_on_all_members():
     rule = make_config("mnist", "relu", "l2")            # 8-30 epochs, patience 3
