@@ -39,7 +39,7 @@ from . import cache, checks
 from .analysis import PER_CLASS, SECONDS
 from .config import Profile, TrainConfig
 from .experiment import TRAINING, WEIGHTS, Anchor, TrainedEnsemble
-from .shards import MERGED, SHARD, SeedRange, ShardError, stored_shards
+from .shards import MERGED, SHARD, SeedRange, ShardError, command, stored_shards
 from .train import select_epoch
 
 Config = tuple[str, str, str]
@@ -307,10 +307,8 @@ def _shard_anchor(part: TrainedEnsemble) -> Anchor:
     anchor = part.anchor()
     if anchor is None:
         raise ShardError(f"shard {part.shard.label} ({part.name}) has no summary in "
-                         f"{cache.results_dir()} or {cache.SHIPPED_RESULTS}: run `python -m "
-                         f"nbutils.precompute --profile {part.profile.name} --config "
-                         f"{part.config.arch}-{part.config.activation}-"
-                         f"{part.config.regularizer} --seeds {part.shard.label}` first")
+                         f"{cache.results_dir()} or {cache.SHIPPED_RESULTS}: run "
+                         f"`{command(part, part.shard.label)}` first")
     return anchor
 
 

@@ -258,6 +258,26 @@ def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
     return checked
 
 
+def _run(config: Config, args: argparse.Namespace) -> None:
+    """What the command line asks for one configuration: a merge, or precompute (and ship)."""
+    start = time.perf_counter()
+    if args.merge or args.merge_all:
+        ranges = args.merge or merge.shard_ranges(config, args.profile,
+                                                  preprocessing=args.preprocessing)
+        report = merge.merge_shards(config, args.profile, ranges,
+                                    preprocessing=args.preprocessing)
+        _print_merge(report)
+        if args.ship:
+            _print_shipped(ship_ensemble(report.ensemble))
+        return
+    precompute(config, args.profile, device=args.device, preprocessing=args.preprocessing,
+               seeds=args.seeds)
+    print(f"{'-'.join(config)}: all results in {time.perf_counter() - start:.1f} s", flush=True)
+    if args.ship:
+        _print_shipped(ship(config, args.profile, device=args.device,
+                            preprocessing=args.preprocessing, seeds=args.seeds))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nbutils.precompute",
                                      description=__doc__.split("\n\n")[0])
@@ -288,26 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     for config in configs:
-        start = time.perf_counter()
-        if args.merge or args.merge_all:
-            try:
-                ranges = args.merge or merge.shard_ranges(config, args.profile,
-                                                          preprocessing=args.preprocessing)
-                report = merge.merge_shards(config, args.profile, ranges,
-                                            preprocessing=args.preprocessing)
-            except ShardError as err:
-                parser.exit(2, f"{parser.prog}: error: {err}\n")
-            _print_merge(report)
-            if args.ship:
-                _print_shipped(ship_ensemble(report.ensemble))
-            continue
-        precompute(config, args.profile, device=args.device, preprocessing=args.preprocessing,
-                   seeds=args.seeds)
-        print(f"{'-'.join(config)}: all results in {time.perf_counter() - start:.1f} s",
-              flush=True)
-        if args.ship:
-            _print_shipped(ship(config, args.profile, device=args.device,
-                                preprocessing=args.preprocessing, seeds=args.seeds))
+        try:
+            _run(config, args)
+        except ShardError as err:
+            parser.exit(2, f"{parser.prog}: error: {err}\n")
     return 0
 
 

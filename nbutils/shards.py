@@ -33,11 +33,19 @@ float64). Two things couple them anyway, and shards handle both:
    seeds. Non-sharded ensembles keep the key stream, so their keys and results (the shipped
    ones included) are exactly those they always had.
 
-Merged float32 results equal those of a single run of all seeds only up to rounding: batched
-kernels block the products of each member differently for ensembles of different sizes (and
-on different CPUs and GPUs), training amplifies those last-bit differences, so a weight may
-differ in its last digits, and an accuracy by a test image whose prediction is a near-tie. In
-float64 they agree to ~1e-16 (the test cited above).
+Merged float32 results equal those of a single run of all seeds only up to rounding, and
+training amplifies rounding. Batched kernels block each member's products differently for
+ensembles of different sizes (and on different CPUs and GPUs), so a member trained in a shard
+of 5 is not bit-identical to the same seed trained among 35, and training can grow those
+last-bit differences without bound: CIFAR-10 at profile ``ci`` on a CPU, seed 2 alone or beside
+seed 1, gave weights 2e-5 apart (relative) after 5 steps and ~100 % apart after 64, test
+accuracies 11.8 % and 14.4 %; in float64 the two were identical. A member of a shard is thus
+what a retraining on another kind of machine gives (README, "Results never mix two
+trainings"): an equally valid training of its seed by the same rule, not the same weights. The
+merge means what a single run means (every member an independent training of its seed, the
+ensemble's statistics over them), not that its numbers are that run's numbers; evaluation
+(measures, ablation in float64) adds no coupling, so results computed from the same weights
+agree to rounding (tests/test_shards.py).
 """
 from __future__ import annotations
 
@@ -48,7 +56,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from . import __version__, cache, checks
-from .config import TrainConfig
+from .config import MAIN_PREPROCESSING, TrainConfig
 from .orderings import random_orders
 from .train import derive_seed
 
@@ -180,9 +188,7 @@ def first_shard_plan(ens: TrainedEnsemble) -> EpochPlan:
             f"shard (seeds 1-B) first: {ens.config.name} chooses its epochs by validation "
             f"({ens.config.epochs_label}), the first shard chooses them and every later shard "
             f"trains as many; none is in {cache.results_dir()} or {cache.SHIPPED_RESULTS}. Run "
-            f"`python -m nbutils.precompute --profile {ens.profile.name} --config "
-            f"{'-'.join((ens.config.arch, ens.config.activation, ens.config.regularizer))} "
-            f"--seeds 1-B` first")
+            f"`{command(ens, '1-B')}` first")
     if len(plans) > 1:
         listed = "; ".join(f"seeds {', '.join(s)}: epoch {e} of {t}"
                            for (e, t), s in plans.items())
@@ -190,6 +196,14 @@ def first_shard_plan(ens: TrainedEnsemble) -> EpochPlan:
                          f"on the epochs ({listed}): keep one of them")
     (chosen, trained), firsts = next(iter(plans.items()))
     return EpochPlan(chosen, trained, firsts[0])
+
+
+def command(ens: TrainedEnsemble, seeds: str) -> str:
+    """The command line that computes shard ``seeds`` of ``ens``'s configuration."""
+    c = ens.config
+    reading = "" if c.preprocessing == MAIN_PREPROCESSING else f" --preprocessing {c.preprocessing}"
+    return (f"python -m nbutils.precompute --profile {ens.profile.name} --config "
+            f"{c.arch}-{c.activation}-{c.regularizer}{reading} --seeds {seeds}")
 
 
 def key_part(ens: TrainedEnsemble) -> dict:
