@@ -47,6 +47,9 @@ Config = tuple[str, str, str]
 SUMMARY = "summary"
 MEMBER = "member"
 HISTORIES = ("val_history", "train_acc", "train_loss")   # summary arrays (epochs, M)
+ROUNDING = ("merged from shards trained apart: each member is an independent training of its "
+            "seed, as in one run of all seeds, but in float32 not bit-identical to it (batched "
+            "kernels round differently for other ensemble sizes; see nbutils.shards)")
 # kinds of results whose arrays all have the member first (besides SECONDS and PER_CLASS)
 PER_MEMBER_KINDS = frozenset({"measures", "activity", "layer", "whole", "quantizer_layer",
                               "scores", "score_layer", "prune", "prune-wide",
@@ -292,7 +295,7 @@ def merge_shards(config: Config, profile: str | Profile, ranges: Sequence[SeedRa
             MERGED: {"shards": [{"seeds": label, "name": p.name, "training": a.identity,
                                  "seconds": a.meta["seconds"], "hardware": a.meta["hardware"]}
                                 for label, p, a in zip(labels, parts, anchors)],
-                     "epoch": epoch}}
+                     "epoch": epoch, "note": ROUNDING}}
     if old is not None:
         full._set_aside(old)   # a merge of other trainings: its cached results move aside
     report = MergeReport(full, ranges, skipped=skipped, epoch=epoch)
