@@ -25,6 +25,11 @@ results are never written), the cached results of the old training are moved asi
 process has already used results of the old training, it stops with :class:`TrainingChangedError`
 (after saving the new training), since numbers of both would otherwise end up side by side; a
 rerun recomputes everything from the new weights.
+
+An ensemble may also be one *shard* of a configuration's seeds (``seeds=SeedRange(6, 10)``,
+:mod:`nbutils.shards`), with a key of its own; :mod:`nbutils.merge` merges shards into the
+results of the whole ensemble, whose summary says it was merged: such an ensemble has no weights
+and refuses to compute (:class:`~nbutils.shards.MergedEnsembleError`).
 """
 from __future__ import annotations
 
@@ -322,12 +327,14 @@ class TrainedEnsemble:
         if anchor is None or MERGED not in anchor.meta:
             return
         parts = [s["seeds"] for s in anchor.meta[MERGED]["shards"]]
+        summary = self.result_path("summary")
+        where = summary if anchor.source == "cache" else cache.shipped_path(summary)
         raise MergedEnsembleError(
             f"{self.name} was merged from the shards {', '.join(parts)} (in the {anchor.source} "
             f"results) and has no weights of its own: a result the merge did not bring cannot be "
             f"computed from it. Compute it on every shard (`python -m nbutils.precompute "
             f"--seeds A-B`, or the analysis function on each shard) and merge again, or delete "
-            f"{self.result_path('summary')} to train all seeds as one ensemble")
+            f"{where} to train all seeds as one ensemble")
 
     def _load_weights(self) -> EnsembleMLP | None:
         """The cached weights, if they belong to the summary's training; else None."""
