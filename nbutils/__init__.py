@@ -14,6 +14,8 @@ Modules, one job each (CONTRIBUTING.md says where each kind of change goes):
 - ``steps``        the training step: eager, or captured once in a CUDA graph and replayed
 - ``cache``        atomic, keyed on-disk memoization of trained ensembles and small results
 - ``experiment``   a trained ensemble: identity, cache paths, model, accuracies and history
+- ``shards``       seed shards: a configuration's seeds trained and analysed in parts
+- ``merge``        merging shards into the results of the whole ensemble
 - ``measures``     quantizers, the information measures of Eqs. (2)-(5) and their registry
 - ``orderings``    the orderings of neurons for cumulative ablation (names and tensors)
 - ``ablation``     exact incremental cumulative ablation

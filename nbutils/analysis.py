@@ -30,7 +30,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from . import ablation, checks, importance
+from . import ablation, checks, importance, shards
 from . import activity as nbutils_activity
 from .ensemble import EnsembleMLP
 from .experiment import TrainedEnsemble
@@ -99,8 +99,13 @@ def _orders(ens: TrainedEnsemble, values: dict[str, np.ndarray], n: int,
             stream: str) -> dict[str, torch.Tensor]:
     """Every ordering of :func:`nbutils.orderings.ordering_names`; ``random`` holds
     ``profile.random_draws`` draws per member ``(M, draws, n)`` from a seed of the ensemble's
-    key and ``stream``."""
+    key and ``stream``, or for a shard (:mod:`nbutils.shards`) each member's from a stream of
+    its own seed, so that merged shards mean what one run does (a merged ensemble never
+    computes: it has no weights)."""
     orders = measure_orders(values)
+    if ens.shard is not None:
+        orders[RANDOM] = shards.member_random_orders(ens, n, stream)
+        return orders
     seed = derive_seed(int(ens.key[:12], 16), stream) % (2**62)
     orders[RANDOM] = random_orders(len(ens.seeds), n, ens.profile.random_draws, seed)
     return orders

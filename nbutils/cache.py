@@ -195,6 +195,13 @@ def load_result(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | No
     return None if found is None else found[0]
 
 
+def find_result(path: Path, accept: Accept | None = None
+                ) -> tuple[tuple[dict[str, np.ndarray], dict[str, Any]], str] | None:
+    """``((arrays, meta), source)`` of the first sound file of :func:`result_locations` that
+    ``accept(meta, source)`` accepts (default ``None``: any); ``None`` if there is none."""
+    return _find_result(path, accept)
+
+
 def _find_result(path: Path, accept: Accept | None = None, rejected: list[str] | None = None
                  ) -> tuple[tuple[dict[str, np.ndarray], dict[str, Any]], str] | None:
     """:func:`load_result` with where the result came from: ``"cache"`` or ``"shipped"``. A

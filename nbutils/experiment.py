@@ -25,6 +25,11 @@ results are never written), the cached results of the old training are moved asi
 process has already used results of the old training, it stops with :class:`TrainingChangedError`
 (after saving the new training), since numbers of both would otherwise end up side by side; a
 rerun recomputes everything from the new weights.
+
+An ensemble may also be one *shard* of a configuration's seeds (``seeds=SeedRange(6, 10)``,
+:mod:`nbutils.shards`), with a key of its own; :mod:`nbutils.merge` merges shards into the
+results of the whole ensemble, whose summary says it was merged: such an ensemble has no weights
+and refuses to compute (:class:`~nbutils.shards.MergedEnsembleError`).
 """
 from __future__ import annotations
 
@@ -41,10 +46,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, cache
+from . import __version__, cache, shards
 from .config import Profile, TrainConfig, get_profile, profile_config, seed_list
 from .data import DataSplits, load_dataset
 from .ensemble import EnsembleMLP
+from .shards import MERGED, EpochPlan, MergedEnsembleError, SeedRange
 from .train import resolve_device, train_ensemble
 
 log = logging.getLogger(__name__)
@@ -152,7 +158,10 @@ class TrainedEnsemble:
         activation: ``"relu"`` or ``"sigmoid"``.
         regularizer: one of :data:`nbutils.config.REGULARIZERS`.
         profile: a profile name or :class:`~nbutils.config.Profile`.
-        seeds: the number of seeds (``None``: the profile's number for this architecture).
+        seeds: the number ``N`` of seeds (seeds 1..N; ``None``: the profile's number for this
+            architecture), or a :class:`~nbutils.shards.SeedRange`: one shard of the seeds
+            (:mod:`nbutils.shards`: its own key; later shards train the first shard's epochs;
+            random orderings drawn per member).
         preprocessing: the input preprocessing (:data:`nbutils.data.PREPROCESSINGS`); ``None``:
             :data:`nbutils.config.MAIN_PREPROCESSING`.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
@@ -160,14 +169,18 @@ class TrainedEnsemble:
     """
 
     def __init__(self, arch: str, activation: str, regularizer: str, *,
-                 profile: str | Profile = "quick", seeds: int | None = None,
+                 profile: str | Profile = "quick", seeds: int | SeedRange | None = None,
                  preprocessing: str | None = None, device: str | None = "auto",
                  progress: bool = False):
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         self.config: TrainConfig = profile_config(self.profile, arch, activation, regularizer,
                                                   preprocessing)
-        n_seeds = self.profile.n_seeds(self.config.arch) if seeds is None else seeds
-        self.seeds = seed_list(n_seeds)
+        self.shard: SeedRange | None = seeds if isinstance(seeds, SeedRange) else None
+        if self.shard is not None:
+            self.seeds = self.shard.seeds
+        else:
+            self.seeds = seed_list(self.profile.n_seeds(self.config.arch) if seeds is None
+                                   else seeds)
         self.device = resolve_device(device)
         self.progress = progress
         self._model: EnsembleMLP | None = None
@@ -175,8 +188,19 @@ class TrainedEnsemble:
         self._fingerprint = ""    # weights_fingerprint of those weights
 
     def __repr__(self) -> str:
-        return (f"TrainedEnsemble({self.config.name}, profile={self.profile.name}, "
-                f"seeds={len(self.seeds)})")
+        seeds = len(self.seeds) if self.shard is None else self.shard.label
+        return f"TrainedEnsemble({self.config.name}, profile={self.profile.name}, seeds={seeds})"
+
+    def sibling(self, seeds: int | SeedRange) -> TrainedEnsemble:
+        """The ensemble of the same configuration, profile, preprocessing and device with other
+        ``seeds`` (sharing the data already loaded)."""
+        c = self.config
+        other = TrainedEnsemble(c.arch, c.activation, c.regularizer, profile=self.profile,
+                                seeds=seeds, preprocessing=c.preprocessing, device=self.device,
+                                progress=self.progress)
+        if "data" in self.__dict__:   # the same splits: cached_property keeps them here
+            other.__dict__["data"] = self.data
+        return other
 
     # --------------------------------------------------------------------------- identity
     @cached_property
@@ -188,13 +212,35 @@ class TrainedEnsemble:
 
     @cached_property
     def key(self) -> str:
-        """Everything that determines the trained ensemble (not the device: see README)."""
-        return cache.digest(self.config.digest(), self.seeds, self.profile.name,
-                            self.data.fingerprint, __version__)
+        """Everything that determines the trained ensemble (not the device: see README); a
+        shard adds its seeds and epochs (:func:`nbutils.shards.key_part`)."""
+        parts = [self.config.digest(), self.seeds, self.profile.name, self.data.fingerprint,
+                 __version__]
+        if self.shard is not None:
+            parts.append(shards.key_part(self))
+        return cache.digest(*parts)
 
     @property
     def name(self) -> str:
-        return f"{self.config.name}-{self.profile.name}-{len(self.seeds)}seeds-{self.key[:10]}"
+        seeds = (f"{len(self.seeds)}seeds" if self.shard is None
+                 else f"seeds{self.shard.label}")
+        return f"{self.config.name}-{self.profile.name}-{seeds}-{self.key[:10]}"
+
+    @cached_property
+    def epoch_plan(self) -> EpochPlan | None:
+        """For a later shard of a configuration that chooses its epochs, the first shard's
+        choice (:func:`nbutils.shards.first_shard_plan`); else ``None``."""
+        if self.shard is None or self.shard.first == 1 or not self.config.chooses_epochs:
+            return None
+        return shards.first_shard_plan(self)
+
+    @property
+    def train_config(self) -> TrainConfig:
+        """How the members are trained: :attr:`config`, or for a later shard its epochs fixed
+        to the first shard's (:func:`nbutils.shards.fixed_epoch_config`)."""
+        plan = self.epoch_plan
+        return (self.config if plan is None
+                else shards.fixed_epoch_config(self.config, plan.chosen, plan.trained))
 
     @property
     def weights_path(self) -> Path:
@@ -211,6 +257,15 @@ class TrainedEnsemble:
             if loaded is not None:
                 return Anchor(loaded[0], loaded[1], source)
         return None
+
+    def stored(self, path: Path) -> tuple[dict[str, np.ndarray], dict] | None:
+        """The result at ``path`` (results cache, else shipped) if it belongs to the summary's
+        training; ``None`` otherwise. Never computes."""
+        anchor = self.anchor()
+        if anchor is None:
+            return None
+        found = cache.find_result(path, lambda m, source: self._belongs(m, source, anchor))
+        return None if found is None else found[0]
 
     def _served_key(self) -> str:
         return str(self.result_path("summary").resolve())
@@ -262,8 +317,24 @@ class TrainedEnsemble:
         """The trained ensemble: the weights cache's when they are those of the summary, else
         trained (and cached)."""
         if self._model is None:
+            self._refuse_merged()
             self._model = self._load_weights() or self._train()
         return self._model
+
+    def _refuse_merged(self) -> None:
+        """A merged ensemble (:mod:`nbutils.merge`) has no weights: stop with what to do."""
+        anchor = self.anchor()
+        if anchor is None or MERGED not in anchor.meta:
+            return
+        parts = [s["seeds"] for s in anchor.meta[MERGED]["shards"]]
+        summary = self.result_path("summary")
+        where = summary if anchor.source == "cache" else cache.shipped_path(summary)
+        raise MergedEnsembleError(
+            f"{self.name} was merged from the shards {', '.join(parts)} (in the {anchor.source} "
+            f"results) and has no weights of its own: a result the merge did not bring cannot be "
+            f"computed from it. Compute it on every shard (`python -m nbutils.precompute "
+            f"--seeds A-B`, or the analysis function on each shard) and merge again, or delete "
+            f"{where} to train all seeds as one ensemble")
 
     def _load_weights(self) -> EnsembleMLP | None:
         """The cached weights, if they belong to the summary's training; else None."""
@@ -304,7 +375,7 @@ class TrainedEnsemble:
                                + f" are not in the cache ({self.weights_path})")
         d = self.data
         try:
-            model, hist = train_ensemble(self.config, self.seeds, d.x_train, d.y_train,
+            model, hist = train_ensemble(self.train_config, self.seeds, d.x_train, d.y_train,
                                          d.x_val, d.y_val, device=self.device,
                                          progress=self.progress)
         except KeyboardInterrupt:
@@ -339,7 +410,8 @@ class TrainedEnsemble:
             "train_loss": np.asarray(hist.train_loss, dtype=np.float64)},
             {"seconds": hist.seconds, "chosen_epoch": hist.chosen_epoch, "device": str(self.device),
              "hardware": hardware_description(self.device), "config": self.config.name,
-             "seeds": self.seeds, "profile": self.profile.name, WEIGHTS: fingerprint})
+             "seeds": self.seeds, "profile": self.profile.name, WEIGHTS: fingerprint,
+             **(shards.summary_meta(self) if self.shard is not None else {})})
 
     def _set_aside(self, anchor: Anchor) -> None:
         """Move the cached results of a superseded training into ``superseded-<identity>/``

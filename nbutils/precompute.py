@@ -18,10 +18,16 @@ Command line::
     python -m nbutils.precompute --profile ci --all
     python -m nbutils.precompute --profile paper --config cifar10-relu-l2 --device cuda \
         --preprocessing standardized --ship
+    python -m nbutils.precompute --profile paper --config cifar10-relu-l2 --seeds 6-10 --ship
+    python -m nbutils.precompute --profile paper --config cifar10-relu-l2 --merge 1-5 6-10 ...
 
 ``--all`` means the configurations of chapters 1-6 (hours on a CPU at ``paper``); the three
 CIFAR-10 networks of chapter 7 (:data:`CH7_CONFIGS`) are named one by one: at ``paper`` they
-are meant for a GPU.
+are meant for a GPU. ``--seeds A-B`` trains and computes one *shard* of the seeds
+(:mod:`nbutils.shards`: resumable and shippable on its own; the shard holding seed 1 goes first
+when the epochs are chosen by validation); ``--merge A-B C-D ...`` (or ``--merge-all``: every
+shard found) merges shards covering seeds 1..N into the results of the N-seed ensemble
+(:mod:`nbutils.merge`), which the chapters read.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import analysis, cache
+from . import analysis, cache, merge
 from .config import (
     ARCHITECTURES,
     CHAPTER_CONFIGS,
@@ -45,6 +51,7 @@ from .data import PREPROCESSINGS
 from .experiment import TrainedEnsemble
 from .measures import FINE_QUANTIZERS, QUANTIZERS
 from .report import EARLY_SHARE
+from .shards import SeedRange, ShardError, parse_seeds
 
 Config = tuple[str, str, str]
 
@@ -150,12 +157,22 @@ def _hidden(config: Config) -> tuple[int, ...]:
 
 
 def precompute(config: Config, profile: str, *, device: str = "auto",
-               preprocessing: str | None = None, seeds: int | None = None,
+               preprocessing: str | None = None, seeds: int | SeedRange | None = None,
                log: Callable[[str], None] = print) -> dict[str, float]:
-    """Train (or load) ``config`` under ``profile`` (and ``preprocessing``; ``None``: the
-    book's main reading) and compute every result of :func:`steps`; returns the seconds of
-    each step (a result already cached takes almost none). ``seeds``: fewer (or more) seeds
-    than the profile's (``None``: the profile's)."""
+    """Train (or load) ``config`` under ``profile`` and compute every result of :func:`steps`.
+
+    Args:
+        config: ``(architecture, activation, regularizer)``.
+        profile: a profile name (or :class:`~nbutils.config.Profile`).
+        device: ``"auto"`` (default), ``"cpu"`` or ``"cuda[:N]"``.
+        preprocessing: the input preprocessing; ``None``: the book's main reading.
+        seeds: ``None`` (the profile's number), a number ``N`` of seeds (1..N), or a
+            :class:`~nbutils.shards.SeedRange`: one shard (:mod:`nbutils.shards`).
+        log: called with one line per step.
+
+    Returns:
+        The seconds of each step, by label (a result already cached takes almost none).
+    """
     ens = TrainedEnsemble(*config, profile=profile, device=device, preprocessing=preprocessing,
                           seeds=seeds)
     seconds: dict[str, float] = {}
@@ -175,10 +192,21 @@ def precompute_all(profile: str, *, device: str = "auto",
 
 
 def ship(config: Config, profile: str, *, device: str = "auto",
-         preprocessing: str | None = None, seeds: int | None = None) -> list[Path]:
+         preprocessing: str | None = None, seeds: int | SeedRange | None = None) -> list[Path]:
     """Copy the cached results of ``config`` under ``profile`` into the shipped results
     (:data:`nbutils.cache.SHIPPED_RESULTS`), each file with its checksum, atomically; files
-    already shipped with the same bytes are left alone. Returns the files written."""
+    already shipped with the same bytes are left alone.
+
+    Args:
+        config: ``(architecture, activation, regularizer)``.
+        profile: a profile name (or :class:`~nbutils.config.Profile`).
+        device: where the data are loaded to compute the key; default ``"auto"``.
+        preprocessing: the input preprocessing; ``None``: the book's main reading.
+        seeds: as in :func:`precompute`.
+
+    Returns:
+        The files written.
+    """
     return ship_ensemble(TrainedEnsemble(*config, profile=profile, device=device,
                                          preprocessing=preprocessing, seeds=seeds))
 
@@ -205,6 +233,51 @@ def ship_ensemble(ens: TrainedEnsemble) -> list[Path]:
     return written
 
 
+def _print_shipped(paths: list[Path]) -> None:
+    for path in paths:
+        print(f"shipped {path.relative_to(cache.SHIPPED_RESULTS.parent)} "
+              f"({os.path.getsize(path) / 1e3:.0f} kB)")
+
+
+def _print_merge(report: merge.MergeReport) -> None:
+    ens = report.ensemble
+    print(f"{ens.name}: merged from shards {', '.join(r.label for r in report.shards)}, "
+          f"{len(report.written)} files", flush=True)
+    print(f"  epochs: {report.epoch['note']}")
+    for name, why in report.skipped.items():
+        print(f"  NOT MERGED {name}: {why}")
+
+
+def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """``parse`` for argparse: its message, not argparse's "invalid value", on bad input."""
+    def checked(text: str):
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return checked
+
+
+def _run(config: Config, args: argparse.Namespace) -> None:
+    """What the command line asks for one configuration: a merge, or precompute (and ship)."""
+    start = time.perf_counter()
+    if args.merge or args.merge_all:
+        ranges = args.merge or merge.shard_ranges(config, args.profile,
+                                                  preprocessing=args.preprocessing)
+        report = merge.merge_shards(config, args.profile, ranges,
+                                    preprocessing=args.preprocessing)
+        _print_merge(report)
+        if args.ship:
+            _print_shipped(ship_ensemble(report.ensemble))
+        return
+    precompute(config, args.profile, device=args.device, preprocessing=args.preprocessing,
+               seeds=args.seeds)
+    print(f"{'-'.join(config)}: all results in {time.perf_counter() - start:.1f} s", flush=True)
+    if args.ship:
+        _print_shipped(ship(config, args.profile, device=args.device,
+                            preprocessing=args.preprocessing, seeds=args.seeds))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nbutils.precompute",
                                      description=__doc__.split("\n\n")[0])
@@ -218,8 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preprocessing", default=None, choices=PREPROCESSINGS,
                         help="input preprocessing (default: the book's main reading, "
                              f"{MAIN_PREPROCESSING})")
-    parser.add_argument("--seeds", type=int, default=None,
-                        help="number of seeds (default: the profile's)")
+    task = parser.add_mutually_exclusive_group()
+    task.add_argument("--seeds", type=_argument(parse_seeds), default=None, metavar="N|A-B",
+                      help="number of seeds N (default: the profile's), or one shard A-B")
+    task.add_argument("--merge", nargs="+", type=_argument(SeedRange.parse), metavar="A-B",
+                      help="merge these shards (covering seeds 1..N) into the N-seed results")
+    task.add_argument("--merge-all", action="store_true",
+                      help="merge every shard found in the results cache and shipped results")
     parser.add_argument("--ship", action="store_true",
                         help=f"copy the results into {cache.SHIPPED_RESULTS}")
     args = parser.parse_args(argv)
@@ -230,16 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     for config in configs:
-        start = time.perf_counter()
-        precompute(config, args.profile, device=args.device, preprocessing=args.preprocessing,
-                   seeds=args.seeds)
-        print(f"{'-'.join(config)}: all results in {time.perf_counter() - start:.1f} s",
-              flush=True)
-        if args.ship:
-            for path in ship(config, args.profile, device=args.device,
-                             preprocessing=args.preprocessing, seeds=args.seeds):
-                print(f"shipped {path.relative_to(cache.SHIPPED_RESULTS.parent)} "
-                      f"({os.path.getsize(path) / 1e3:.0f} kB)")
+        try:
+            _run(config, args)
+        except ShardError as err:
+            parser.exit(2, f"{parser.prog}: error: {err}\n")
     return 0
 
 

@@ -170,7 +170,19 @@ def decide(rows: Iterable[ScreenRow]) -> Decision:
 def run_screen(configs: Sequence[Config] | None = None, readings: Sequence[str] = PREPROCESSINGS,
                device: str = "auto", profile: str = SCREEN_PROFILE, log=print
                ) -> list[ScreenRow]:
-    """Train (or load) the screen's ensembles, one configuration and reading at a time."""
+    """Train (or load) the screen's ensembles, one configuration and reading at a time.
+
+    Args:
+        configs: ``(architecture, activation, regularizer)`` triples; ``None``: every one of
+            :func:`screen_configs`.
+        readings: the input preprocessings to screen (default: all three).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        profile: the screen's (``quick``); ``ci`` for a smoke test.
+        log: called with one line per ensemble.
+
+    Returns:
+        One :class:`ScreenRow` per configuration and reading, in that order.
+    """
     rows = []
     for config in configs or screen_configs():
         for reading in readings:
