@@ -114,6 +114,14 @@ def _folder(name: str, value: Any) -> str:
     return value
 
 
+def _panels(name: str, value: Any) -> list[str]:
+    """Chapter 7's networks: "a" and "b" (every claim but F5b and F5g reads them), "c" or not."""
+    if (not isinstance(value, (list, tuple)) or len(set(value)) != len(value)
+            or not {"a", "b"} <= set(value) <= {"a", "b", "c"}):
+        raise _fail(name, value, 'a list of Fig. 5\'s networks: ["a", "b", "c"] or ["a", "b"]')
+    return sorted(value)
+
+
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "profile": _choice(PROFILES),
     "seeds": _wrap(checks.optional_positive_int,
@@ -128,6 +136,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
         lambda v, n: checks.choice(v, PREPROCESSINGS, n),
         f"one of {list(PREPROCESSINGS)}, or None for the book's main reading "
         f"({MAIN_PREPROCESSING!r})")(name, value),
+    "panels": _panels,
     "layers": _int_list(1, "a hidden-layer number >= 1 (the paper's numbering) or a list of them"),
     "chapters": _chapters,
     "k": _int_list(0, "a non-negative integer or a list of them"),

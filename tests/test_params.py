@@ -147,3 +147,13 @@ def test_chapter_6_refuses_an_architecture_it_cannot_draw():
     assert "['mnist', 'fashionmnist', 'fashionmnist_small', 'pruning']" in message
     assert check_parameters(chapter="ch6", arch="FashionMNIST_small").arch == "fashionmnist_small"
     assert check_parameters(arch="cifar10").arch == "cifar10"   # other chapters may draw it
+
+
+def test_chapter7_panels():
+    from nbutils.params import ParameterError, check_parameters
+
+    assert check_parameters(panels=["b", "a"]).panels == ["a", "b"]
+    assert check_parameters(panels=["a", "b", "c"]).panels == ["a", "b", "c"]
+    for bad in (["a"], "abc", ["a", "b", "d"], ["a", "a", "b"]):
+        with pytest.raises(ParameterError, match="panels"):
+            check_parameters(panels=bad)
