@@ -460,7 +460,7 @@ READING_COLORS = {"unit": "tab:gray", "standardized": "tab:blue", "per_pixel": "
 
 
 def screen_panel(ax: Axes, values: Mapping[str, Mapping[str, float]], *, xlabel: str,
-                 fontsize: float = 9) -> Axes:
+                 fontsize: float = 9, legend: bool = True) -> Axes:
     """Grouped horizontal bars: one group per configuration (top to bottom in the order of
     ``values``), one bar per reading, e.g. the percent of dead first-layer neurons.
 
@@ -470,6 +470,7 @@ def screen_panel(ax: Axes, values: Mapping[str, Mapping[str, float]], *, xlabel:
             readings (keys of :data:`READING_COLORS`).
         xlabel: the label of the value axis.
         fontsize: of tick labels and legend.
+        legend: draw the legend of the readings.
 
     Returns:
         ``ax``.
@@ -488,9 +489,11 @@ def screen_panel(ax: Axes, values: Mapping[str, Mapping[str, float]], *, xlabel:
         ax.barh(ys, [values[n][reading] for n in names], height=height,
                 color=READING_COLORS[reading], label=reading.replace("_", " "))
     ax.set_yticks(range(len(names)), names, fontsize=fontsize)
-    ax.invert_yaxis()
+    if not ax.yaxis_inverted():   # the first configuration on top (axes may share y)
+        ax.invert_yaxis()
     ax.set_xlabel(xlabel, fontsize=fontsize)
     ax.tick_params(axis="x", labelsize=fontsize)
-    ax.legend(fontsize=fontsize, frameon=False, loc="lower right")
+    if legend:
+        ax.legend(fontsize=fontsize, frameon=False, loc="upper right")
     ax.grid(axis="x", alpha=0.3)
     return ax

@@ -92,11 +92,16 @@ class ScreenRow:
 def screen_row(config: Config, preprocessing: str, device: str = "auto",
                profile: str = SCREEN_PROFILE) -> ScreenRow:
     """Train (or load) one ensemble of the screen and read its row."""
-    ens = screen_ensemble(config, preprocessing, device, profile)
+    return ensemble_row(screen_ensemble(config, preprocessing, device, profile))
+
+
+def ensemble_row(ens: TrainedEnsemble) -> ScreenRow:
+    """The screen's row of a trained (or loadable) ensemble."""
     s = ens.summary()
     layers = analysis.activity(ens)
     share = [activity.shares(layer["dead"], layer["always_on"]) for layer in layers]
-    return ScreenRow("-".join(config), preprocessing, len(ens.seeds),
+    c = ens.config
+    return ScreenRow(f"{c.arch}-{c.activation}-{c.regularizer}", c.preprocessing, len(ens.seeds),
                      float(np.mean(s.val_history[s.chosen_epoch - 1])),
                      float(np.mean(s.test_acc)), s.chosen_epoch, len(s.val_history),
                      tuple(x["dead"] for x in share), tuple(x["always_on"] for x in share),
