@@ -97,7 +97,7 @@ class Row:
 
 # Chapters that go beyond the paper: their questions are ours (findings, nbutils.report.Finding),
 # so they record no claims for this dashboard.
-BEYOND_THE_PAPER: tuple[str, ...] = ("10_importance_measures",)
+BEYOND_THE_PAPER: tuple[str, ...] = ("10_importance_measures", "11_unstated_choices")
 
 
 def read_records(notebook: str | Path) -> list[Row]:

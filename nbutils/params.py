@@ -252,7 +252,16 @@ def _chapter6(params: dict[str, Any]) -> None:
                     "layer 1 with layer 2 of each network: two hidden layers of equal width")
 
 
-CHAPTER_RULES: dict[str, Callable[[dict[str, Any]], None]] = {"ch6": _chapter6}
+def _chapter11(params: dict[str, Any]) -> None:
+    """Chapter 11 shows the preprocessing screen, which runs at profile quick (``ci``: a smoke
+    test); there is no screen at the paper's scale."""
+    if isinstance(params.get("profile"), str) and params["profile"].lower() == "paper":
+        raise _fail("profile", params["profile"], "'quick' (the screen) or 'ci' (a smoke test) "
+                    "in chapter 11: the screen has no paper-scale run")
+
+
+CHAPTER_RULES: dict[str, Callable[[dict[str, Any]], None]] = {"ch6": _chapter6,
+                                                              "ch11": _chapter11}
 
 
 def check_parameters(chapter: str | None = None, **params: Any) -> SimpleNamespace:

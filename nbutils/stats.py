@@ -243,6 +243,51 @@ def sample_gap(a: ArrayLike, b: ArrayLike) -> Gap:
     return Gap(0, mg, float(_st.ks_2samp(x, y, method="exact").pvalue), n, test)
 
 
+def per_seed_gap(a: ArrayLike, b: ArrayLike, keep_a: ArrayLike | None = None,
+                 keep_b: ArrayLike | None = None, method: str = "auto") -> Gap:
+    """Two layers of the same networks compared network by network: per seed, the median of
+    ``a`` (over the neurons ``keep_a`` marks) minus the median of ``b``, in the values' unit;
+    the mean of those differences and a paired two-sided Wilcoxon p over seeds (as
+    :func:`mean_gap`). Unlike :func:`sample_gap`, the seeds, not the pooled neurons, are the
+    independent samples. A seed with no neuron kept in either layer is left out (note).
+
+    Args:
+        a: values ``(M, n_a)`` of the first layer's neurons, one row per seed.
+        b: values ``(M, n_b)`` of the second layer's, the same seeds.
+        keep_a: bool ``(M, n_a)``, the neurons of ``a`` to compare; default ``None``: all.
+        keep_b: the same for ``b``.
+        method: as in :func:`mean_gap`.
+
+    Returns:
+        :class:`Gap` with ``k = 0``, ``mg`` the mean per-seed difference of medians, ``p``,
+        ``n`` the seeds compared.
+
+    Raises:
+        ValueError: shapes that do not match, non-finite values, or an unknown ``method``.
+    """
+    if method not in WILCOXON_METHODS:
+        raise ValueError(f"method must be one of {WILCOXON_METHODS}, got {method!r}")
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise ValueError(f"a {x.shape} and b {y.shape} must be (seeds, neurons) with the same "
+                         "seeds")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("a and b must hold finite values")
+    ka = np.ones(x.shape, bool) if keep_a is None else np.asarray(keep_a, bool)
+    kb = np.ones(y.shape, bool) if keep_b is None else np.asarray(keep_b, bool)
+    if ka.shape != x.shape or kb.shape != y.shape:
+        raise ValueError(f"keep_a {ka.shape} / keep_b {kb.shape} must match a {x.shape} / "
+                         f"b {y.shape}")
+    both = ka.any(axis=1) & kb.any(axis=1)
+    diff = np.array([np.median(x[s][ka[s]]) - np.median(y[s][kb[s]])
+                     for s in np.flatnonzero(both)])
+    left_out = int((~both).sum())
+    note = f"{left_out} seeds without neurons to compare left out" if left_out else ""
+    if diff.size == 0:
+        return Gap(0, math.nan, math.nan, 0, "Wilcoxon signed-rank", "no seed to compare")
+    return _paired(0, diff, method, note)
+
+
 def wilcoxon_floor(n_seeds: int, method: str = "auto") -> float:
     """The smallest p :func:`mean_gap` can give with ``n_seeds`` seeds (all differences of one
     sign, no ties): no ordering can be significant below it. ``method`` as in :func:`mean_gap`

@@ -41,6 +41,7 @@ REFUSED = {   # chapter -> (papermill parameters, what the error must say)
                    "unknown parameter 'finetune_epoch' (did you mean 'finetune_epochs'?)"),
     "10_importance_measures": ({"progres": True},
                                "unknown parameter 'progres' (did you mean 'progress'?)"),
+    "11_unstated_choices": ({"profile": "paper"}, "parameter 'profile' = 'paper'"),
     "claims": ({"chapters_dir": "/nonexistent/chapters"}, "parameter 'chapters_dir'"),
 }
 

@@ -157,3 +157,11 @@ def test_chapter7_panels():
     for bad in (["a"], "abc", ["a", "b", "d"], ["a", "a", "b"]):
         with pytest.raises(ParameterError, match="panels"):
             check_parameters(panels=bad)
+
+
+def test_chapter11_refuses_the_paper_profile():
+    from nbutils.params import ParameterError, check_parameters
+
+    assert check_parameters(chapter="ch11", profile="quick").profile == "quick"
+    with pytest.raises(ParameterError, match="'quick' \\(the screen\\)"):
+        check_parameters(chapter="ch11", profile="paper")

@@ -269,3 +269,18 @@ def test_separation_area_and_gap():
         separation_gap((low, high), (low[:1], high[:1]))
     with pytest.raises(ValueError, match="method"):
         separation_gap((low, high), (low, high), method="t-test")
+
+
+def test_per_seed_gap_by_hand():
+    from nbutils.stats import per_seed_gap
+
+    a = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0], [1.0, 1.0, 1.0]])
+    b = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 4.0]])
+    g = per_seed_gap(a, b)   # medians a: 2, 0, 1; b: 0.5, 1, 3 -> 1.5, -1, -2
+    assert g.n == 3 and g.mg == pytest.approx((1.5 - 1 - 2) / 3) and g.k == 0
+    keep = np.array([[False, False, True], [False, False, True], [False, False, False]])
+    g = per_seed_gap(a, b, keep_a=keep)   # seed 3 has no neuron kept: left out
+    assert g.n == 2 and g.mg == pytest.approx(((3 - 0.5) + (5 - 1)) / 2)
+    assert "1 seeds" in g.note
+    with pytest.raises(ValueError, match="same seeds"):
+        per_seed_gap(a, b[:2])
