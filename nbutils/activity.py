@@ -21,10 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .activations import get_activation
 from .ensemble import EnsembleMLP
-
-KINDS: tuple[str, ...] = ("dead", "always_on", "varying")
+from .measures import one_bit
 
 
 def activity_flags(acts: Tensor, activation: str) -> tuple[Tensor, Tensor]:
@@ -34,7 +32,7 @@ def activity_flags(acts: Tensor, activation: str) -> tuple[Tensor, Tensor]:
         acts = acts[None]
     if acts.dim() != 3 or acts.shape[1] == 0:
         raise ValueError(f"acts must be (M, N, n) with N > 0 inputs; got {tuple(acts.shape)}")
-    on = acts > get_activation(activation).threshold
+    on = one_bit(acts, activation).bool()
     return ~on.any(dim=1), on.all(dim=1)
 
 
@@ -46,21 +44,19 @@ def layer_activity(model: EnsembleMLP, x: Tensor, chunk: int = 4096
     of CIFAR-10 never sits in memory as activations)."""
     if x.shape[0] == 0:
         raise ValueError("x holds no inputs")
-    threshold = get_activation(model.activation).threshold
-    any_on: list[Tensor | None] = [None] * model.n_hidden
-    all_on: list[Tensor | None] = [None] * model.n_hidden
+    dead: list[Tensor | None] = [None] * model.n_hidden
+    always: list[Tensor | None] = [None] * model.n_hidden
     was_training = model.training
     model.eval()
     for start in range(0, x.shape[0], chunk):
         h = x[start:start + chunk]
         for l in range(model.n_hidden):
             h = model.hidden_output(model.affine(h, l), l)
-            on = h > threshold                        # (M, B, n)
-            a, b = on.any(dim=1), on.all(dim=1)
-            any_on[l] = a if any_on[l] is None else any_on[l] | a
-            all_on[l] = b if all_on[l] is None else all_on[l] & b
+            d, a = activity_flags(h, model.activation)
+            dead[l] = d if dead[l] is None else dead[l] & d
+            always[l] = a if always[l] is None else always[l] & a
     model.train(was_training)
-    return [((~a).cpu().numpy(), b.cpu().numpy()) for a, b in zip(any_on, all_on)]
+    return [(d.cpu().numpy(), a.cpu().numpy()) for d, a in zip(dead, always)]
 
 
 def shares(dead: np.ndarray, always_on: np.ndarray) -> dict[str, float]:

@@ -89,12 +89,6 @@ class ScreenRow:
     seconds: float               # training time
 
 
-def screen_row(config: Config, preprocessing: str, device: str = "auto",
-               profile: str = SCREEN_PROFILE) -> ScreenRow:
-    """Train (or load) one ensemble of the screen and read its row."""
-    return ensemble_row(screen_ensemble(config, preprocessing, device, profile))
-
-
 def ensemble_row(ens: TrainedEnsemble) -> ScreenRow:
     """The screen's row of a trained (or loadable) ensemble."""
     s = ens.summary()
@@ -173,8 +167,8 @@ def decide(rows: Iterable[ScreenRow]) -> Decision:
 
 
 def run_screen(configs: Sequence[Config] | None = None, readings: Sequence[str] = PREPROCESSINGS,
-               device: str = "auto", profile: str = SCREEN_PROFILE, log=print
-               ) -> list[ScreenRow]:
+               device: str = "auto", profile: str = SCREEN_PROFILE, log=print,
+               ship: bool = False) -> list[ScreenRow]:
     """Train (or load) the screen's ensembles, one configuration and reading at a time.
 
     Args:
@@ -184,16 +178,22 @@ def run_screen(configs: Sequence[Config] | None = None, readings: Sequence[str] 
         device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
         profile: the screen's (``quick``); ``ci`` for a smoke test.
         log: called with one line per ensemble.
+        ship: copy each ensemble's results into the repository's ``results/``.
 
     Returns:
         One :class:`ScreenRow` per configuration and reading, in that order.
     """
+    from .precompute import ship_ensemble
+
     rows = []
     for config in configs or screen_configs():
         for reading in readings:
             start = time.perf_counter()
-            row = screen_row(config, reading, device, profile)
+            ens = screen_ensemble(config, reading, device, profile)
+            row = ensemble_row(ens)
             rows.append(row)
+            if ship:
+                ship_ensemble(ens)
             log(f"{row.config} [{reading}]: val {100 * row.val_acc:.2f} %, test "
                 f"{100 * row.test_acc:.2f} %, epoch {row.chosen_epoch}/{row.epochs_trained}, "
                 f"dead {', '.join(f'{d:.1f}' for d in row.dead)} %, "
@@ -230,7 +230,7 @@ def read_rows(*paths: Path) -> list[ScreenRow]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .precompute import parse_config, ship_ensemble
+    from .precompute import parse_config
 
     parser = argparse.ArgumentParser(prog="python -m nbutils.protocol",
                                      description="The preprocessing screen and its rule.")
@@ -262,13 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     configs = ([parse_config(n) for n in args.configs] if args.configs else
                [c for c in screen_configs() if ARCHITECTURES[c[0]].dataset in args.datasets])
     rows = []
-    for config in configs:
-        for reading in args.readings:
-            rows += run_screen([config], [reading], args.device, args.profile)
-            if args.ship:
-                ship_ensemble(screen_ensemble(config, reading, args.device, args.profile))
-            if args.rows:
-                write_rows(args.rows, rows)
+    for config in configs:   # one at a time, so that the rows file grows as they finish
+        rows += run_screen([config], args.readings, args.device, args.profile, ship=args.ship)
+        if args.rows:
+            write_rows(args.rows, rows)
     return 0
 
 
