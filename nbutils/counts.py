@@ -14,8 +14,8 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .report import CHANCE_MARGIN, SMALL_GAP, ZERO_TOL
 from .stats import Gap, mean_gap
+from .verdicts import CHANCE_MARGIN, SMALL_GAP, ZERO_TOL
 
 
 def _grid_curve(curves: ArrayLike, ks: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +32,7 @@ def _grid_curve(curves: ArrayLike, ks: Sequence[int]) -> tuple[np.ndarray, np.nd
 def active_count(mi: ArrayLike, kl: ArrayLike) -> np.ndarray:
     """Active neurons of a layer per seed, in the paper's words (Sec. V-E) "characterized by
     positive mutual information and/or KL selectivity values": mutual information (Eq. 4) or
-    KL selectivity (Eq. 5) above :data:`nbutils.report.ZERO_TOL` bits. Both are ``(M, n)``."""
+    KL selectivity (Eq. 5) above :data:`nbutils.verdicts.ZERO_TOL` bits. Both are ``(M, n)``."""
     mi, kl = np.asarray(mi, dtype=np.float64), np.asarray(kl, dtype=np.float64)
     if mi.ndim != 2 or mi.shape != kl.shape:
         raise ValueError(f"mi and kl must be (seeds, neurons) of one shape, got {mi.shape} and "

@@ -17,7 +17,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from .report import CLAIMS_RECORD, SCALE_PREFIXES, VERDICTS, combine
+from .claims import Reason, as_reasons
+from .report import CLAIMS_RECORD
+from .verdicts import VERDICTS, combine
 
 REGISTER: dict[str, str] = {
     # setup (Sec. III, V)
@@ -88,7 +90,8 @@ class Row:
     chapter: str     # the notebook's file name, e.g. "05_layerwise_mnist.ipynb"
     title: str       # the chapter's title, e.g. "5. Fig. 3: layer-wise ..."
     ours: str = ""   # what the chapter measured
-    provisional: bool = False  # the chapter ran below the paper's scale (report.is_provisional)
+    provisional: bool = False  # the chapter ran below the paper's scale (verdicts.is_provisional)
+    reasons: tuple[Reason, ...] = ()  # why it differs, as data (nbutils.claims.Reason)
 
     @property
     def base_id(self) -> str:
@@ -121,7 +124,8 @@ def read_records(notebook: str | Path) -> list[Row]:
                 # records written before "provisional" was recorded: from the profile alone
                 provisional = bool(record.get("provisional", record["profile"] != "paper"))
                 rows += [Row(r["claim"], r["verdict"], r["why"], record["profile"], path.name,
-                             title, r.get("ours", ""), provisional) for r in record["rows"]]
+                             title, r.get("ours", ""), provisional, _reasons(r))
+                         for r in record["rows"]]
             except (ValueError, SyntaxError, KeyError, TypeError) as err:
                 raise ValueError(f"{path.name}: the claims record is not readable ({err})") \
                     from err
@@ -144,24 +148,18 @@ def collect(folders: list[str | Path], chapters: list[str]) -> list[Row]:
     return rows
 
 
-def _top_level_parts(text: str) -> list[str]:
-    """``text`` split at the "; " that stand outside parentheses (a p value reads
-    "p = 0.031 (exact; normal approximation 0.036)" and must stay whole)."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += (ch == "(") - (ch == ")")
-        if depth == 0 and text.startswith("; ", i):
-            parts.append(text[start:i])
-            start = i + 2
-    return parts + [text[start:]]
+def _reasons(row: dict) -> tuple[Reason, ...]:
+    """A recorded row's reasons (rows recorded before reasons were data: the cell, one note)."""
+    if "reasons" in row:
+        return tuple(Reason(**r) for r in row["reasons"])
+    return as_reasons(row["why"])
 
 
-def first_reason(why: str, limit: int = 160) -> str:
-    """The first specific part of a "why they differ" cell (the note on the run's scale, which
-    leads many cells, only if nothing else is said), cut to ``limit`` characters at a word."""
-    parts = [p.strip() for p in _top_level_parts(why) if p.strip()]
-    specific = [p for p in parts if not p.startswith(SCALE_PREFIXES)]
-    first = (specific or parts or [""])[0]
+def first_reason(reasons: tuple[Reason, ...], limit: int = 160) -> str:
+    """The first specific reason of a claims row (the note on the run's scale, which leads many
+    rows, only if nothing else is said), cut to ``limit`` characters at a word."""
+    specific = [r for r in reasons if r.kind != "scale"]
+    first = (specific or list(reasons) or [Reason("note", "")])[0].render()
     if len(first) <= limit:
         return first
     return first[:limit].rsplit(" ", 1)[0] + " ..."
@@ -197,7 +195,7 @@ def dashboard(rows: list[Row]) -> pd.DataFrame:
             out.append({"claim": r.claim, "id": cid, "statement": statement,
                         "verdict": r.verdict, "provisional": r.provisional,
                         "chapter": r.chapter, "title": r.title, "profile": r.profile,
-                        "reason": first_reason(r.why)})
+                        "reason": first_reason(r.reasons)})
         if not kept:
             out.append({"claim": cid, "id": cid, "statement": statement, "verdict": NO_CHAPTER,
                         "provisional": False, "chapter": "", "title": "", "profile": "",

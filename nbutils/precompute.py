@@ -38,40 +38,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import analysis, cache, merge
+from . import cache, chapters, merge
 from .config import (
-    ARCHITECTURES,
     CHAPTER_CONFIGS,
-    FIG3_ABLATION_VALUES,
     MAIN_PREPROCESSING,
     PROFILES,
     get_profile,
 )
 from .data import PREPROCESSINGS
 from .experiment import TrainedEnsemble
-from .measures import FINE_QUANTIZERS, QUANTIZERS
-from .report import EARLY_SHARE
 from .shards import SeedRange, ShardError, parse_seeds
 
 Config = tuple[str, str, str]
 
-CH2_NETWORK: Config = ("mnist", "relu", "dropout")  # chapter 2's default parameters
-CH5_STRONG: Config = ("mnist", "relu", "l2")         # chapter 5, claim C3: not a Fig. 3 panel
-CH6_QUANTIZED: Config = CHAPTER_CONFIGS["fig4"][2]    # chapter 6, claim F1c: Fig. 4(c)
-K_FRACTION = 0.8                                      # chapters 2, 5-7 read gaps at 80 %
 CH7_CONFIGS: tuple[Config, ...] = CHAPTER_CONFIGS["fig5"]
-# chapter 7 reads its curves also after ablating 5 % of a layer ("at once") and at these k
-CH7_POINTS = (200, 500, 600)
-
-
-def cifar_grid(ens: TrainedEnsemble, layer: int, dense: int | None = None,
-               step: int | None = None) -> list[int]:
-    """The grid of chapter 7's curves of hidden ``layer`` (0-based): the profile's grid
-    (``dense`` and ``step`` override it, as the chapter's parameters do) plus every point where
-    the chapter reads a gap (80 % and 5 % of the layer, :data:`CH7_POINTS`)."""
-    n = ens.config.architecture.hidden[layer]
-    extra = [int(round(K_FRACTION * n)), int(round(EARLY_SHARE * n)), *CH7_POINTS]
-    return analysis.layer_grid(ens, layer, dense, step, extra=extra)
 
 
 def config_names(profile: str = "paper", *, cifar: bool = False) -> list[str]:
@@ -95,65 +75,10 @@ def parse_config(name: str) -> Config:
 
 
 def steps(config: Config) -> list[tuple[str, Callable[[TrainedEnsemble], object]]]:
-    """``(label, step)`` for every result the chapters read about ``config``; each step takes
+    """``(label, step)`` for every result the chapters read about ``config``
+    (:func:`nbutils.chapters.requests`: each chapter module states its own); each step takes
     the trained ensemble and asks :mod:`nbutils.analysis` for one result (memoized)."""
-    out: list[tuple[str, Callable[[TrainedEnsemble], object]]] = [
-        ("summary (chapter 1)", lambda e: e.summary()),
-        ("measures (chapters 2, 3, 6)", analysis.measures),
-        ("dead and always-on neurons", analysis.activity)]
-    layers = range(len(_hidden(config)))
-
-    def curves(layer: int, value: str) -> Callable[[TrainedEnsemble], object]:
-        return lambda e: analysis.layer_curves(e, layer, value)
-
-    if config == CH2_NETWORK:
-        for name, (scheme, bins) in QUANTIZERS.items():
-            out.append((f"measures, {name} (chapter 2)",
-                        lambda e, s=scheme, b=bins: analysis.measures(e, s, b)))
-        out.append(("member 0 (chapter 2)", lambda e: analysis.member_model(e, 0)))
-        for l in layers:
-            k = int(round(K_FRACTION * _hidden(config)[l]))
-            out.append((f"layer {l + 1} curves (chapter 2)", curves(l, "zero")))
-            for name in FINE_QUANTIZERS:
-                out.append((f"layer {l + 1}, ordered by {name} (chapter 2)",
-                            lambda e, l=l, k=k, q=QUANTIZERS[name]:
-                            analysis.quantizer_curves(e, l, *q, ks=[0, k])))
-    if config in CHAPTER_CONFIGS["fig2"]:
-        out.append(("whole network (chapter 4)",
-                    lambda e: analysis.whole_network_curves(e, "zero")))
-        out.append(("layer 1 curves (chapter 4)", curves(0, "zero")))
-    if config in CHAPTER_CONFIGS["fig3"]:
-        panel = CHAPTER_CONFIGS["fig3"].index(config)
-        value = FIG3_ABLATION_VALUES[panel]
-        out += [(f"layer {l + 1} curves, {value} (chapter 5)", curves(l, value)) for l in layers]
-    if config == CH5_STRONG:
-        out.append(("layer 1 curves (chapter 5, C3)", curves(0, "zero")))
-    if config in CHAPTER_CONFIGS["fig4"]:
-        out += [(f"layer {l + 1} curves (chapter 6)", curves(l, "zero")) for l in layers]
-    if config == CH6_QUANTIZED:
-        for name in FINE_QUANTIZERS:
-            out.append((f"measures, {name} (chapter 6)",
-                        lambda e, q=QUANTIZERS[name]: analysis.measures(e, *q)))
-    if config in CHAPTER_CONFIGS["fig3"] or config in CHAPTER_CONFIGS["fig4"][:3]:
-        for value in ("zero", "mean"):
-            out += [(f"layer {l + 1} curves, {value} (chapter 6, S6)", curves(l, value))
-                     for l in layers]
-    if config in CH7_CONFIGS:
-        out += [(f"layer {l + 1} curves (chapter 7)",
-                 lambda e, l=l: analysis.layer_curves(e, l, ks=cifar_grid(e, l)))
-                for l in layers]
-    if config in CHAPTER_CONFIGS["importance"]:
-        for l in layers:
-            out += [(f"layer {l + 1} curves (chapter 10)", curves(l, "zero")),
-                    (f"layer {l + 1} scores (chapter 10)",
-                     lambda e, l=l: analysis.scores(e, l)),
-                    (f"layer {l + 1} curves by score (chapter 10)",
-                     lambda e, l=l: analysis.score_curves(e, l))]
-    return out
-
-
-def _hidden(config: Config) -> tuple[int, ...]:
-    return ARCHITECTURES[config[0]].hidden
+    return [(r.label, r.compute) for r in chapters.requests(config)]
 
 
 def precompute(config: Config, profile: str, *, device: str = "auto",

@@ -26,6 +26,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from nbutils import chapters
 from nbutils.pipeline import ChapterError, execute_chapters, execution_order, list_chapters, main
 from nbutils.precompute import precompute_all
 
@@ -72,8 +73,7 @@ def chapter_run(tmp_path_factory):
 
 
 # the chapters whose results nbutils.precompute computes (they run from those results alone)
-FROM_RESULTS = ("02_measures", "03_fig1_violins", "04_whole_network_ablation",
-                "05_layerwise_mnist", "06_layerwise_fashionmnist", "10_importance_measures")
+FROM_RESULTS = chapters.from_results()   # each chapter module says whether it runs from results
 
 
 @pytest.fixture(scope="session")

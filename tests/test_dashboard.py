@@ -24,7 +24,7 @@ def test_register_has_the_papers_43_claims():
 def _recording_notebook(path, claims_source):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        "from nbutils.report import Claim, claims_table\n"
+        "from nbutils.claims import Claim, Reason\nfrom nbutils.report import claims_table\n"
         f"claims_table({claims_source}, profile='quick')")]
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("# 9. A chapter: its title"))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -36,7 +36,9 @@ def _recording_notebook(path, claims_source):
 
 def test_a_chapter_records_its_claims_and_the_dashboard_reads_them(tmp_path):
     _recording_notebook(tmp_path / "09_x.ipynb",
-                        "[Claim('F3a', 'paper', 'ours', 'partly', 'fewer seeds; and more'), "
+                        "[Claim('F3a', 'paper', 'ours', 'partly', "
+                        "(Reason('scale', 'quick profile: 8 seeds'), "
+                        "Reason('note', 'fewer seeds; and more'))), "
                         "Claim('F1a (MNIST half)', 'p', 'o', 'reproduced')]")
     _recording_notebook(tmp_path / "03_y.ipynb",
                         "[Claim('F3a', 'p', 'o', 'not testable', 'judged elsewhere')]")
@@ -51,7 +53,9 @@ def test_a_chapter_records_its_claims_and_the_dashboard_reads_them(tmp_path):
     # every register id appears; the placeholder of chapter 3 gives way to the real verdict
     assert set(table["claim"].str.split().str[0]) == set(dashboard.REGISTER)
     f3a = table[table["claim"] == "F3a"]
-    assert f3a["verdict"].tolist() == ["partly"] and f3a["reason"].tolist() == ["fewer seeds"]
+    assert f3a["verdict"].tolist() == ["partly"]
+    assert f3a["reason"].tolist() == ["fewer seeds; and more"]
+    assert rows[1].reasons[0].kind == "scale" and rows[1].why.startswith("quick profile")
     assert table.loc[table["claim"] == "P2", "verdict"].item() == dashboard.NO_CHAPTER
     counts = dashboard.counts(table)
     assert counts["partly"] == 1 and counts["reproduced"] == 1
@@ -140,15 +144,16 @@ def test_a_corrupt_record_is_reported(tmp_path):
 
 
 def test_first_reason_cuts_at_a_word_and_skips_the_scale_note():
-    assert dashboard.first_reason("a; b") == "a"
-    assert dashboard.first_reason("quick profile: 8 seeds instead of 50; (c) differs") == \
-        "(c) differs"
-    assert dashboard.first_reason("at the paper's scale (remaining ...)") == \
-        "at the paper's scale (remaining ...)"
-    assert dashboard.first_reason("x: p = 0.031 (exact; normal approximation 0.036); y") == \
-        "x: p = 0.031 (exact; normal approximation 0.036)"
-    long = "word " * 60
-    cut = dashboard.first_reason(long, limit=20)
+    from nbutils.claims import Reason
+
+    scale = Reason("scale", "quick profile: 8 seeds instead of 50")
+    assert dashboard.first_reason((Reason("note", "a"), Reason("note", "b"))) == "a"
+    assert dashboard.first_reason((scale, Reason("note", "(c) differs"))) == "(c) differs"
+    assert dashboard.first_reason((scale,)) == scale.text
+    assert dashboard.first_reason(()) == ""
+    sig = Reason("significant", "(d) kl: MG@125 = +6.3, p = 2.5e-08", cause="dead units")
+    assert dashboard.first_reason((scale, sig)) == sig.render()
+    cut = dashboard.first_reason((Reason("note", "word " * 60),), limit=20)
     assert cut.endswith(" ...") and len(cut) <= 24
 
 
@@ -184,4 +189,4 @@ def test_committed_book_records_every_chapter():
             assert rows == [], f"{chapter.name} goes beyond the paper: it has no claims"
             continue
         assert rows, f"{chapter.name} records no claims"
-        json.dumps([r.__dict__ for r in rows])
+        json.dumps([{**r.__dict__, "reasons": [x.as_dict() for x in r.reasons]} for r in rows])

@@ -10,6 +10,7 @@ chapters 2-6 with ``NBUTILS_RESULTS_ONLY=1`` after :func:`nbutils.precompute.pre
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ import torch
 
 from nbutils import ablation, analysis, cache, precompute
 from nbutils.cache import ResultMissingError
+from nbutils.chapters import ch02
 from nbutils.config import CHAPTER_CONFIGS
 from nbutils.experiment import TrainedEnsemble
 from nbutils.orderings import order_by
@@ -139,7 +141,7 @@ def test_every_chapter_configuration_is_precomputed_and_bad_names_are_refused():
     assert not any(n.startswith("cifar10") for n in names)
     with pytest.raises(ValueError, match="config='cifar10-relu-none' is not allowed"):
         precompute.parse_config("cifar10-relu-none")
-    labels = [label for label, _ in precompute.steps(precompute.CH2_NETWORK)]
+    labels = [label for label, _ in precompute.steps(ch02.NETWORK)]
     assert "member 0 (chapter 2)" in labels and len(labels) == len(set(labels))
     assert "dead and always-on neurons" in labels
     ch7 = [label for label, _ in precompute.steps(("cifar10_funnel", "relu", "l2"))]
@@ -190,3 +192,21 @@ def test_score_curves_are_the_ablation_ordered_by_each_score(cache_dir):
     np.testing.assert_array_equal(curves["kl-low"], analysis.layer_curves(exp, 0)["kl-low"])
     with pytest.raises(ValueError, match="layer=2 is not allowed"):
         analysis.score_curves(exp, 2)
+
+
+def test_chapter_modules_state_their_requests_once():
+    """Each chapter module names its notebook; requests have unique labels per configuration;
+    the chapters that run from stored results are those the test suite runs that way."""
+    from nbutils import chapters
+
+    mods = chapters.chapters()
+    book = Path(__file__).resolve().parent.parent / "book"
+    notebooks = {p.stem for p in book.glob("[0-9]*.ipynb")}
+    assert {m.NOTEBOOK for m in mods} == notebooks
+    assert set(chapters.from_results()) == {"02_measures", "03_fig1_violins",
+                                            "04_whole_network_ablation", "05_layerwise_mnist",
+                                            "06_layerwise_fashionmnist", "10_importance_measures"}
+    for name in precompute.config_names(cifar=True):
+        labels = [r.label for r in chapters.requests(precompute.parse_config(name))]
+        assert len(labels) == len(set(labels)) and labels[0] == "summary (chapter 1)"
+    assert chapters.requests(("pruning", "sigmoid", "l2"))[0].label == "summary (chapter 1)"

@@ -1,0 +1,77 @@
+"""The book layer: one module per chapter, holding what that chapter needs and judges.
+
+Each chapter module states, once:
+
+- ``NOTEBOOK``: its notebook in ``book/`` (without ``.ipynb``);
+- ``CONFIGS``: the networks it shows (from :data:`nbutils.config.CHAPTER_CONFIGS`, the one
+  source of the paper's configurations);
+- ``FROM_RESULTS``: whether it runs from stored results alone (the test suite runs it with
+  ``NBUTILS_RESULTS_ONLY=1`` after :func:`nbutils.precompute.precompute_all`);
+- ``requests(config)``: the results it reads about one configuration, as :class:`Request` s,
+  which :mod:`nbutils.precompute` computes and ships;
+- ``claims(...)``: its claims rows (:class:`nbutils.claims.Claim`) from its results, by the
+  rules of :mod:`nbutils.verdicts`; unit-tested on small synthetic results in
+  ``tests/test_chapter_claims_*.py``.
+
+The notebook keeps the prose, the method's calls, the figures and one call that renders the
+claims.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
+
+Config = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One result a chapter reads about a configuration: a label for the log, and the step
+    that asks :mod:`nbutils.analysis` for it (memoized) from the trained ensemble."""
+
+    label: str
+    compute: Callable[[object], object]
+
+
+MODULES = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08", "ch09", "ch10",
+           "ch11")
+
+
+def chapters() -> list[ModuleType]:
+    """Every chapter module, in the book's order."""
+    return [import_module(f"{__name__}.{name}") for name in MODULES]
+
+
+def requests(config: Config) -> list[Request]:
+    """Every result the chapters read about ``config``, without repeats (by label), in the
+    book's order."""
+    seen: dict[str, Request] = {}
+    for chapter in chapters():
+        for request in chapter.requests(config):
+            seen.setdefault(request.label, request)
+    return list(seen.values())
+
+
+def from_results() -> tuple[str, ...]:
+    """The notebooks that run from stored results alone (``FROM_RESULTS``)."""
+    return tuple(ch.NOTEBOOK for ch in chapters() if ch.FROM_RESULTS)
+
+
+K_FRACTION = 0.8   # chapters 2 and 5-7 read layer-wise gaps after ablating 80 % of a layer
+
+
+def hidden(config: Config) -> tuple[int, ...]:
+    """The hidden widths of ``config``'s architecture."""
+    from ..config import ARCHITECTURES
+
+    return ARCHITECTURES[config[0]].hidden
+
+
+def layer_curves(layer: int, value: str = "zero") -> Callable[[object], object]:
+    """The step that asks for the ablation curves of hidden ``layer`` (0-based), neurons set to
+    ``value`` (:func:`nbutils.analysis.layer_curves`)."""
+    from .. import analysis
+
+    return lambda ens: analysis.layer_curves(ens, layer, value)
