@@ -153,3 +153,26 @@ def test_cuda_graph_step_equals_eager_step_up_to_rounding(fused):
     graphed = _train(device="cuda", graph=True, fused=fused)
     assert graphed[1].step_mode == "cuda graph"
     _assert_same(eager, graphed, exact=False)
+
+
+def test_masks_drawn_in_threads_and_ahead_are_the_streams_masks():
+    """The GPU's way of drawing Dropout masks (members in parallel threads, the next chunk
+    drawn ahead, booleans scaled after the copy) gives exactly the masks of the members'
+    streams drawn one after the other, across chunk boundaries and for a short last batch."""
+    widths, probs = (7, 5), (0.5, 0.2)
+    seeds = [3, 4, 5]
+
+    def streams():
+        return [DropoutMaskStream(s, 4, widths, probs) for s in seeds]
+    plain = _EnsembleMasks(streams(), torch.device("cpu"), threads=0)
+    ahead = _EnsembleMasks(streams(), torch.device("cpu"), threads=2)
+    reference = streams()
+    for step in range(2 * 64 + 3):
+        batch = 4 if step % 10 else 3
+        a, b = plain.next(batch), ahead.next(batch)
+        singles = [next(r) for r in reference]   # each member's masks of this step
+        for l in range(2):
+            expected = torch.stack([m[l][:batch] for m in singles])
+            assert torch.equal(a[l], expected) and torch.equal(b[l], expected)
+    ahead.close()
+    assert ahead._pool is None
