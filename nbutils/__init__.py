@@ -25,7 +25,16 @@ Modules, one job each (CONTRIBUTING.md says where each kind of change goes):
 - ``cost``         parameter counts and FLOP estimates of training and ablation
 - ``importance``   neuron-importance scores beyond the paper's measures (class selectivity,
                    output statistics, weight norms, Taylor, single-neuron drop), one registry
-- ``report``       claims tables and the verdict rules behind them
+- ``activity``     dead, always-on and varying neurons of a layer
+- ``protocol``     the screen of the input preprocessings and the rule that chose the main one
+- ``prune``        pruning with bias balancing (the technical note)
+- ``verdicts``     the verdict rules and thresholds (numbers in, verdict words out)
+- ``claims``       a claims row as data: claim, measurement, verdict, reasons
+- ``report``       claims and findings tables as the book draws them
+- ``provenance``   the "About this run" note of a chapter (profile, machine, times, sources)
+- ``chapters``     the book layer: per chapter its networks, the results it requests, its claims
+- ``dashboard``    every claim's verdict, read back from the executed chapters
+- ``precompute``   every result the chapters read, computed (and shipped) per configuration
 - ``plots``        the paper's figures
 - ``params``       validation of the chapters' papermill parameters
 - ``pipeline``     executing the chapters in book order (papermill)
