@@ -153,6 +153,25 @@ def read_records(notebook: str | Path) -> list[Row]:
     return rows
 
 
+def collect_findings(folders: list[str | Path], chapters: list[str]) -> list[FindingRow]:
+    """The findings rows (:func:`read_findings`) of those ``chapters`` that go beyond the paper
+    (:data:`BEYOND_THE_PAPER`), in that order, each read from the first of ``folders`` that
+    holds it (as :func:`collect`).
+
+    Raises:
+        ValueError: such a chapter found in none of ``folders``.
+    """
+    out = []
+    for name in chapters:
+        if Path(name).stem not in BEYOND_THE_PAPER:
+            continue
+        path = next((Path(f) / name for f in folders if (Path(f) / name).is_file()), None)
+        if path is None:
+            raise ValueError(f"chapters: {name} is in none of {[str(f) for f in folders]}")
+        out += read_findings(path)
+    return out
+
+
 def _html_outputs(nb) -> list[str]:
     """The text/html of every output of a notebook."""
     out = []
@@ -332,11 +351,12 @@ def _enumerate(count: dict[str, int], verb: str = "") -> str:
     said = [f"{n} {v}" for v, n in count.items() if n and v != NO_CHAPTER]
     if said and verb:
         number, verdict = said[0].split(" ", 1)
+        verb = "is" if verb == "are" and number == "1" else verb
         said[0] = f"{number} {verb} {verdict}"
     return ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + (said[-1] if said else "")
 
 
-def summary(table: pd.DataFrame) -> str:
+def summary(table: pd.DataFrame, table_name: str = "The table") -> str:
     """The counts as one sentence, claims and lines each said as what they are: "Of the 43
     claims of the paper and its note, 22 are reproduced, ... (a claim judged in parts counts
     once); the table has 50 lines, one per judged part: 27 reproduced, ..."."""
@@ -347,7 +367,7 @@ def summary(table: pd.DataFrame) -> str:
                 "chapter yet" if missing else "")
     return (f"Of the {sum(claims.values())} claims of the paper and its note, "
             f"{judged}{none_yet} (a claim judged in parts counts once, "
-            "its parts combined by the rule for a claim of several parts). The table has "
+            f"its parts combined by the rule for a claim of several parts). {table_name} has "
             f"{len(table)} lines, one per judged part: {_enumerate(lines)}.")
 
 
@@ -369,7 +389,9 @@ def html(table: pd.DataFrame, anchor_prefix: str = "dashboard") -> str:
     rows = []
     anchors = row_anchors(table["claim"], prefix=anchor_prefix)
     for anchor, r in zip(anchors, table.itertuples()):
-        claim = (f'<a href="{esc(r.link)}">{esc(r.claim)}</a>' if r.link else esc(r.claim))
+        name, _, part = r.claim.partition(" ")
+        claim = esc(name) + (f' <span class="claim-part">{esc(part)}</span>' if part else "")
+        claim = f'<a href="{esc(r.link)}">{claim}</a>' if r.link else claim
         badge = f'<span class="verdict {verdict_class(r.verdict)}">{esc(r.verdict)}</span>'
         if r.provisional:
             badge += ' <span class="provisional">provisional</span>'
@@ -384,6 +406,69 @@ def html(table: pd.DataFrame, anchor_prefix: str = "dashboard") -> str:
             f'<td data-label="{c}">{v}</td>' for c, v in cells) + "</tr>")
     return (f'<table class="dashboard-table"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _chapter_link(chapter: str, title: str, profile: str = "") -> str:
+    esc = html_lib.escape
+    page = Path(chapter).with_suffix(".html").name
+    link = f'<a href="{esc(page)}" title="{esc(title)}">{esc(chapter_name(title))}</a>'
+    return link + (f", {esc(profile)} profile" if profile else "")
+
+
+def claims_list(table: pd.DataFrame, verdicts: tuple[str, ...], *,
+                reasons: bool = True) -> str:
+    """The lines of ``table`` (:func:`dashboard`) whose verdict is one of ``verdicts``, as an
+    HTML list for the page "Findings": each line's claim linked to its row in its chapter, its
+    badge, our statement, its chapter (and profile) and, with ``reasons``, what differs
+    (:func:`difference`). An empty string when no line has those verdicts."""
+    esc = html_lib.escape
+    items = []
+    for r in table.itertuples():
+        if r.verdict not in verdicts:
+            continue
+        claim = f'<a href="{esc(r.link)}">{esc(r.claim)}</a>' if r.link else esc(r.claim)
+        badge = f'<span class="verdict {verdict_class(r.verdict)}">{esc(r.verdict)}</span>'
+        where = f" ({_chapter_link(r.chapter, r.title, r.profile)})" if r.chapter else ""
+        why = f": {esc(r.reason)}" if reasons and r.reason else ""
+        items.append(f"<li><strong>{claim}</strong> {badge} {esc(r.statement)}{where}{why}</li>")
+    return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
+
+
+def confirmed_list(table: pd.DataFrame) -> str:
+    """The claims reproduced in every part (:func:`claim_verdicts`), grouped as the register
+    groups them (setup, measures, figures, pruning note, conclusions): an HTML list whose ids
+    link to the claim's first row in its chapter."""
+    esc = html_lib.escape
+    per_claim = claim_verdicts(table).set_index("claim")
+    groups = {"S": "Setup", "M": "Measures", "F": "Figures", "P": "Pruning note",
+              "C": "Conclusions"}
+    items = []
+    for letter, name in groups.items():
+        ids = [cid for cid in REGISTER if cid.startswith(letter)
+               and per_claim.loc[cid, "verdict"] == "reproduced"]
+        if not ids:
+            continue
+        links = []
+        for cid in ids:
+            first = table[table["id"] == cid].iloc[0]
+            links.append(f'<a href="{esc(first["link"])}" title="{esc(REGISTER[cid])}">'
+                         f"{esc(cid)}</a>")
+        items.append(f"<li><strong>{name}</strong> ({len(ids)}): {', '.join(links)}</li>")
+    return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
+
+
+def findings_list(findings: list[FindingRow]) -> str:
+    """The findings of the chapters beyond the paper (:func:`read_findings`) as an HTML list:
+    id (linked to its row where the chapter's table has ids), badge, question, what we
+    measured, and the chapter."""
+    esc = html_lib.escape
+    items = []
+    for f in findings:
+        badge = f'<span class="verdict {verdict_class(f.verdict)}">{esc(f.verdict)}</span>'
+        items.append(f'<li><strong><a href="{esc(f.link)}">{esc(f.finding)}</a></strong> '
+                     f"{badge} {esc(f.question)} Measured: {esc(f.ours)} "
+                     f"({_chapter_link(f.chapter, f.title)})</li>")
+    return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
 
 
 class _TableReader(HTMLParser):

@@ -46,7 +46,13 @@ def use(formats: tuple[str, ...] = FORMATS) -> bool:
     if get_ipython() is None:
         return False
     from matplotlib_inline.backend_inline import set_matplotlib_formats
+    from matplotlib_inline.config import InlineBackend
 
+    # the backend's own settings too: when pyplot activates the inline backend later, it selects
+    # the formats from them (and would go back to PNG)
+    backend = InlineBackend.instance()
+    backend.print_figure_kwargs = dict(PRINT_FIGURE_KWARGS)
+    backend.figure_formats = set(formats)
     set_matplotlib_formats(*formats, **PRINT_FIGURE_KWARGS)
     return True
 
