@@ -436,8 +436,9 @@ def claims_list(table: pd.DataFrame, verdicts: tuple[str, ...], *,
 
 def confirmed_list(table: pd.DataFrame) -> str:
     """The claims reproduced in every part (:func:`claim_verdicts`), grouped as the register
-    groups them (setup, measures, figures, pruning note, conclusions): an HTML list whose ids
-    link to the claim's first row in its chapter."""
+    groups them (setup, measures, figures, pruning note, conclusions): an HTML list of the
+    groups, each a list of its claims, the id linked to the claim's first row in its chapter,
+    with our statement."""
     esc = html_lib.escape
     per_claim = claim_verdicts(table).set_index("claim")
     groups = {"S": "Setup", "M": "Measures", "F": "Figures", "P": "Pruning note",
@@ -448,12 +449,12 @@ def confirmed_list(table: pd.DataFrame) -> str:
                and per_claim.loc[cid, "verdict"] == "reproduced"]
         if not ids:
             continue
-        links = []
+        claims = []
         for cid in ids:
             first = table[table["id"] == cid].iloc[0]
-            links.append(f'<a href="{esc(first["link"])}" title="{esc(REGISTER[cid])}">'
-                         f"{esc(cid)}</a>")
-        items.append(f"<li><strong>{name}</strong> ({len(ids)}): {', '.join(links)}</li>")
+            claims.append(f'<li><a href="{esc(first["link"])}">{esc(cid)}</a> '
+                          f"{esc(REGISTER[cid])}</li>")
+        items.append(f"<li><strong>{name}</strong> ({len(ids)})<ul>{''.join(claims)}</ul></li>")
     return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
 
 

@@ -246,7 +246,8 @@ def test_the_findings_page_lists_link_to_each_claims_row():
     assert '<a href="04_w.html#claim-f2c">F2c</a>' in disagree and "(d) kl differs" in disagree
     assert dashboard.claims_list(table, ("partly",)) == ""
     confirmed = dashboard.confirmed_list(table)
-    assert '<strong>Figures</strong> (1): <a href="04_w.html#claim-f2b"' in confirmed
+    assert ('<li><strong>Figures</strong> (1)<ul><li><a href="04_w.html#claim-f2b">F2b</a> '
+            f"{dashboard.REGISTER['F2b']}</li></ul></li>") in confirmed
 
 
 def test_verdict_changes_lists_changed_and_unmatched_rows_only():
