@@ -297,7 +297,12 @@ def run_parameters_source(defaults: str, injected: str) -> str:
         # ast offsets are in UTF-8 bytes
         first = lines[start - 1].encode()
         last = lines[end - 1].encode()
-        merged = (first[:col] + new.encode() + last[end_col:]).decode()
+        rest = last[end_col:].decode()
+        gap = len(rest) - len(rest.lstrip(" "))
+        if start == end and gap and rest.lstrip(" ").startswith("#"):   # keep the comment's column
+            shift = (end_col - col) - len(new.encode())
+            rest = " " * max(1, gap + shift) + rest.lstrip(" ")
+        merged = first[:col].decode() + new + rest
         lines[start - 1:end] = [merged]
     header = RUN_PARAMETERS_HEADER + (
         f"; the chapter's defaults: {', '.join(changed)}" if changed else

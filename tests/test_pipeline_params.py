@@ -44,6 +44,9 @@ def test_the_injected_values_replace_their_defaults_and_comments_stay():
     assert 'profile = "paper"      # "ci", "quick" or "paper"' in lines
     assert 'panels = ["a", "b"]' in lines and '"c"]' not in "\n".join(lines[2:])
     assert 'device = "auto"        # "auto", "cpu", "cuda", ...' in lines   # unchanged value
+    shorter = run_parameters_source(DEFAULTS, 'device = "cpu"\nseeds = 12345678901234567890')
+    assert 'device = "cpu"         # "auto", "cpu", "cuda", ...' in shorter.splitlines()
+    assert "seeds = 12345678901234567890 # None: the profile's default" in shorter.splitlines()
     assert 'label: str = "ünïcode"  # a non-ASCII default before a value that changes' in lines
     assert lines[-1] == "extra = 3"                 # a name the cell does not assign: appended
     namespace: dict = {}
