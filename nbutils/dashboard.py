@@ -6,19 +6,29 @@ notebooks of the book, so the dashboard shows what the chapters computed and not
 hand. :data:`REGISTER` lists every claim id of the paper's claims register (43 ids; a test
 checks them against ``shared/paper/CLAIMS.md`` when that folder is beside the repository) with a
 short statement in our words.
+
+:func:`html` draws the dashboard (the page "Claims at a glance"): one line per judged part of a
+claim, its verdict badge, a link to its row in the chapter's claims table
+(:func:`nbutils.report.row_anchors`) and the difference its first reason names; on a phone every
+line becomes a card (``book/_static/claims-table.css``). :func:`summary` says how many claims and
+lines have each verdict; :func:`read_findings` reads the findings tables of the chapters beyond
+the paper (the page "Findings").
 """
 from __future__ import annotations
 
 import ast
+import html as html_lib
 import json
+import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 
-from .claims import Reason, as_reasons
-from .report import CLAIMS_RECORD
+from .claims import Reason
+from .report import CLAIMS_RECORD, row_anchors, verdict_class
 from .verdicts import VERDICTS, combine
 
 REGISTER: dict[str, str] = {
@@ -92,10 +102,18 @@ class Row:
     ours: str = ""   # what the chapter measured
     provisional: bool = False  # the chapter ran below the paper's scale (verdicts.is_provisional)
     reasons: tuple[Reason, ...] = ()  # why it differs, as data (nbutils.claims.Reason)
+    anchor: str = ""  # the HTML id of its row in the chapter (nbutils.report.row_anchors)
 
     @property
     def base_id(self) -> str:
         return self.claim.split()[0]
+
+    @property
+    def link(self) -> str:
+        """The address of its row on the chapter's page, from a page beside it in the book
+        (``05_layerwise_mnist.html#claim-f3a``; the chapter's page without an anchor)."""
+        page = Path(self.chapter).with_suffix(".html").name
+        return f"{page}#{self.anchor}" if self.anchor else page
 
 
 # Chapters that go beyond the paper: their questions are ours (findings, nbutils.report.Finding),
@@ -113,6 +131,7 @@ def read_records(notebook: str | Path) -> list[Row]:
     nb = nbformat.read(path, as_version=4)
     title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
                   if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+    shown = "".join(_html_outputs(nb))
     rows = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -123,13 +142,44 @@ def read_records(notebook: str | Path) -> list[Row]:
                 record = json.loads(ast.literal_eval(text))
                 # records written before "provisional" was recorded: from the profile alone
                 provisional = bool(record.get("provisional", record["profile"] != "paper"))
+                anchors = [a if f'id="{a}"' in shown else ""   # a table drawn without ids
+                           for a in row_anchors(r["claim"] for r in record["rows"])]
                 rows += [Row(r["claim"], r["verdict"], r["why"], record["profile"], path.name,
-                             title, r.get("ours", ""), provisional, _reasons(r))
-                         for r in record["rows"]]
+                             title, r.get("ours", ""), provisional, _reasons(r), anchor)
+                         for r, anchor in zip(record["rows"], anchors)]
             except (ValueError, SyntaxError, KeyError, TypeError) as err:
                 raise ValueError(f"{path.name}: the claims record is not readable ({err})") \
                     from err
     return rows
+
+
+def collect_findings(folders: list[str | Path], chapters: list[str]) -> list[FindingRow]:
+    """The findings rows (:func:`read_findings`) of those ``chapters`` that go beyond the paper
+    (:data:`BEYOND_THE_PAPER`), in that order, each read from the first of ``folders`` that
+    holds it (as :func:`collect`).
+
+    Raises:
+        ValueError: such a chapter found in none of ``folders``.
+    """
+    out = []
+    for name in chapters:
+        if Path(name).stem not in BEYOND_THE_PAPER:
+            continue
+        path = next((Path(f) / name for f in folders if (Path(f) / name).is_file()), None)
+        if path is None:
+            raise ValueError(f"chapters: {name} is in none of {[str(f) for f in folders]}")
+        out += read_findings(path)
+    return out
+
+
+def _html_outputs(nb) -> list[str]:
+    """The text/html of every output of a notebook."""
+    out = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/html", "")
+            out.append("".join(text) if isinstance(text, list) else text)
+    return out
 
 
 def collect(folders: list[str | Path], chapters: list[str]) -> list[Row]:
@@ -149,20 +199,82 @@ def collect(folders: list[str | Path], chapters: list[str]) -> list[Row]:
 
 
 def _reasons(row: dict) -> tuple[Reason, ...]:
-    """A recorded row's reasons (rows recorded before reasons were data: the cell, one note)."""
+    """A recorded row's reasons (rows recorded before reasons were data: read back from the
+    cell's sentence, :func:`legacy_reasons`)."""
     if "reasons" in row:
         return tuple(Reason(**r) for r in row["reasons"])
-    return as_reasons(row["why"])
+    return legacy_reasons(row["why"])
 
 
-def first_reason(reasons: tuple[Reason, ...], limit: int = 160) -> str:
-    """The first specific reason of a claims row (the note on the run's scale, which leads many
-    rows, only if nothing else is said), cut to ``limit`` characters at a word."""
+# how nbutils.claims.scale_note and Reason.render open their sentences
+_SCALE_OPENINGS = ("at the paper's scale (", "quick profile: ", "ci profile: ")
+_SIGNIFICANT = re.compile(r"significant \(p < ([0-9.e-]+)\), so more seeds would not remove "
+                          r"(it|them): ")
+
+
+def _split_top_level(text: str, sep: str = "; ") -> list[str]:
+    """``text`` split at ``sep`` outside parentheses."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i = i + len(sep)
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p for p in parts if p]
+
+
+def legacy_reasons(why: str) -> tuple[Reason, ...]:
+    """The reasons of a "why they differ" cell recorded as a sentence only (chapters executed
+    before reasons were recorded as data): a leading note on the run's scale becomes a
+    ``"scale"`` reason, each "significant (p < 0.05), so more seeds would not remove ...: X"
+    a ``"significant"`` reason whose text is X (the cases that follow it, up to the next such
+    opening, included), anything else between them one ``"note"``."""
+    parts = _split_top_level(why or "")
+    reasons: list[Reason] = []
+    if parts and parts[0].startswith(_SCALE_OPENINGS):
+        reasons.append(Reason("scale", parts.pop(0)))
+    group: list[str] | None = None
+    alpha, them = 0.05, False
+    for part in parts + [None]:
+        opening = _SIGNIFICANT.match(part) if part is not None else None
+        if (opening or part is None) and group is not None:
+            reasons.append(Reason("significant", "; ".join(group), n_cases=2 if them else 1,
+                                  alpha=alpha))
+            group = None
+        if part is None:
+            break
+        if opening:
+            alpha, them = float(opening.group(1)), opening.group(2) == "them"
+            group = [part[opening.end():]]
+        elif group is not None:
+            group.append(part)
+        elif reasons and reasons[-1].kind == "note":   # one sentence may hold "; " itself
+            reasons[-1] = Reason("note", f"{reasons[-1].text}; {part}")
+        else:
+            reasons.append(Reason("note", part))
+    return tuple(reasons)
+
+
+def difference(reasons: tuple[Reason, ...]) -> str:
+    """What a claims row says differs, in full: the difference itself
+    (:attr:`nbutils.claims.Reason.difference`) of its first reason that is not the note on the
+    run's scale (that note only if nothing else is said), followed by how many more reasons its
+    chapter gives."""
     specific = [r for r in reasons if r.kind != "scale"]
-    first = (specific or list(reasons) or [Reason("note", "")])[0].render()
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0] + " ..."
+    if not specific:
+        return reasons[0].difference if reasons else ""
+    more = len(specific) - 1
+    tail = f" (and {more} more reason{'s' * (more > 1)} in the chapter)" if more else ""
+    return specific[0].difference + tail
+
+
+def first_reason(reasons: tuple[Reason, ...], limit: int | None = None) -> str:
+    """Kept for old callers: :func:`difference` (never cut; ``limit`` is ignored)."""
+    return difference(reasons)
 
 
 def kept_rows(rows: list[Row], cid: str) -> list[Row]:
@@ -182,7 +294,8 @@ def kept_rows(rows: list[Row], cid: str) -> list[Row]:
 
 def dashboard(rows: list[Row]) -> pd.DataFrame:
     """One row per claim of :data:`REGISTER` (or per judged part of a claim): verdict, whether it
-    is provisional, chapter, profile and the first reason. A chapter's "not testable"
+    is provisional, chapter, profile, the difference its first reason names (:func:`difference`)
+    and the link to its row in the chapter. A chapter's "not testable"
     placeholder is dropped where another chapter judges the claim (:func:`kept_rows`); a claim
     no chapter records is listed as :data:`NO_CHAPTER`."""
     unknown = sorted({r.base_id for r in rows} - set(REGISTER))
@@ -195,11 +308,11 @@ def dashboard(rows: list[Row]) -> pd.DataFrame:
             out.append({"claim": r.claim, "id": cid, "statement": statement,
                         "verdict": r.verdict, "provisional": r.provisional,
                         "chapter": r.chapter, "title": r.title, "profile": r.profile,
-                        "reason": first_reason(r.reasons)})
+                        "reason": difference(r.reasons), "link": r.link})
         if not kept:
             out.append({"claim": cid, "id": cid, "statement": statement, "verdict": NO_CHAPTER,
                         "provisional": False, "chapter": "", "title": "", "profile": "",
-                        "reason": ""})
+                        "reason": "", "link": ""})
     return pd.DataFrame(out)
 
 
@@ -226,19 +339,214 @@ def counts(table: pd.DataFrame) -> dict[str, int]:
     return {v: int((per_claim["verdict"] == v).sum()) for v in order}
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """The dashboard as a MyST table; chapters as links to their pages; a provisional verdict
-    (its chapter ran below the paper's scale) is marked so."""
-    lines = ["| claim | statement | verdict | chapter | profile | first reason given |",
-             "| --- | --- | --- | --- | --- | --- |"]
+def line_counts(table: pd.DataFrame) -> dict[str, int]:
+    """How many lines of ``table`` (:func:`dashboard`: one per judged part) have each verdict."""
+    order = [*VERDICTS, NO_CHAPTER]
+    return {v: int((table["verdict"] == v).sum()) for v in order}
+
+
+def _enumerate(count: dict[str, int], verb: str = "") -> str:
+    """``"22 are reproduced, 15 partly and 4 not reproduced"`` (``verb`` after the first
+    number; verdicts counted 0 and :data:`NO_CHAPTER` left out)."""
+    said = [f"{n} {v}" for v, n in count.items() if n and v != NO_CHAPTER]
+    if said and verb:
+        number, verdict = said[0].split(" ", 1)
+        verb = "is" if verb == "are" and number == "1" else verb
+        said[0] = f"{number} {verb} {verdict}"
+    return ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + (said[-1] if said else "")
+
+
+def summary(table: pd.DataFrame, table_name: str = "The table") -> str:
+    """The counts as one sentence, claims and lines each said as what they are: "Of the 43
+    claims of the paper and its note, 22 are reproduced, ... (a claim judged in parts counts
+    once); the table has 50 lines, one per judged part: 27 reproduced, ..."."""
+    claims, lines = counts(table), line_counts(table)
+    missing = claims[NO_CHAPTER]
+    judged = _enumerate(claims, "are")
+    none_yet = (f"{'; ' * bool(judged)}{missing} {'has' if missing == 1 else 'have'} no "
+                "chapter yet" if missing else "")
+    return (f"Of the {sum(claims.values())} claims of the paper and its note, "
+            f"{judged}{none_yet} (a claim judged in parts counts once, "
+            f"its parts combined by the rule for a claim of several parts). {table_name} has "
+            f"{len(table)} lines, one per judged part: {_enumerate(lines)}.")
+
+
+def chapter_name(title: str) -> str:
+    """``"chapter 5"`` for the title ``"5. Fig. 3: ..."``, else the title."""
+    number = title.split(".")[0]
+    return f"chapter {number}" if number.isdigit() else title
+
+
+def html(table: pd.DataFrame, anchor_prefix: str = "dashboard") -> str:
+    """The dashboard as an HTML table (class ``dashboard-table``; the book's stylesheet lays it
+    out, one card per line on a phone): the claim, linked to its row in its chapter; our short
+    statement; the verdict badge (*provisional* beside it when its chapter ran below the paper's
+    scale); the chapter, linked, with its profile; and what differs, in full. Each line has an
+    id (``dashboard-f3a``, :func:`nbutils.report.row_anchors`)."""
+    esc = html_lib.escape
+    columns = ("claim", "statement", "verdict", "chapter", "why it differs")
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    rows = []
+    anchors = row_anchors(table["claim"], prefix=anchor_prefix)
+    for anchor, r in zip(anchors, table.itertuples()):
+        name, _, part = r.claim.partition(" ")
+        claim = esc(name) + (f' <span class="claim-part">{esc(part)}</span>' if part else "")
+        claim = f'<a href="{esc(r.link)}">{claim}</a>' if r.link else claim
+        badge = f'<span class="verdict {verdict_class(r.verdict)}">{esc(r.verdict)}</span>'
+        if r.provisional:
+            badge += ' <span class="provisional">provisional</span>'
+        chapter = ""
+        if r.chapter:
+            page = Path(r.chapter).with_suffix(".html").name
+            chapter = (f'<a href="{esc(page)}" title="{esc(r.title)}">'
+                       f"{esc(chapter_name(r.title))}</a>"
+                       f' <span class="profile">{esc(r.profile)} profile</span>')
+        cells = zip(columns, (claim, esc(r.statement), badge, chapter, esc(r.reason)))
+        rows.append(f'<tr id="{anchor}">' + "".join(
+            f'<td data-label="{c}">{v}</td>' for c, v in cells) + "</tr>")
+    return (f'<table class="dashboard-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _chapter_link(chapter: str, title: str, profile: str = "") -> str:
+    esc = html_lib.escape
+    page = Path(chapter).with_suffix(".html").name
+    link = f'<a href="{esc(page)}" title="{esc(title)}">{esc(chapter_name(title))}</a>'
+    return link + (f", {esc(profile)} profile" if profile else "")
+
+
+def claims_list(table: pd.DataFrame, verdicts: tuple[str, ...], *,
+                reasons: bool = True) -> str:
+    """The lines of ``table`` (:func:`dashboard`) whose verdict is one of ``verdicts``, as an
+    HTML list for the page "Findings": each line's claim linked to its row in its chapter, its
+    badge, our statement, its chapter (and profile) and, with ``reasons``, what differs
+    (:func:`difference`). An empty string when no line has those verdicts."""
+    esc = html_lib.escape
+    items = []
     for r in table.itertuples():
-        number = r.title.split(".")[0]
-        name = f"chapter {number}" if number.isdigit() else r.title
-        link = f"[{name}]({r.chapter})" if r.chapter else ""
-        verdict = f"**{r.verdict}**" + (" (provisional)" if r.provisional else "")
-        cells = [r.claim, r.statement, verdict, link, r.profile, r.reason.replace("|", "/")]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        if r.verdict not in verdicts:
+            continue
+        claim = f'<a href="{esc(r.link)}">{esc(r.claim)}</a>' if r.link else esc(r.claim)
+        badge = f'<span class="verdict {verdict_class(r.verdict)}">{esc(r.verdict)}</span>'
+        where = f" ({_chapter_link(r.chapter, r.title, r.profile)})" if r.chapter else ""
+        why = f": {esc(r.reason)}" if reasons and r.reason else ""
+        items.append(f"<li><strong>{claim}</strong> {badge} {esc(r.statement)}{where}{why}</li>")
+    return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
+
+
+def confirmed_list(table: pd.DataFrame) -> str:
+    """The claims reproduced in every part (:func:`claim_verdicts`), grouped as the register
+    groups them (setup, measures, figures, pruning note, conclusions): an HTML list of the
+    groups, each a list of its claims, the id linked to the claim's first row in its chapter,
+    with our statement."""
+    esc = html_lib.escape
+    per_claim = claim_verdicts(table).set_index("claim")
+    groups = {"S": "Setup", "M": "Measures", "F": "Figures", "P": "Pruning note",
+              "C": "Conclusions"}
+    items = []
+    for letter, name in groups.items():
+        ids = [cid for cid in REGISTER if cid.startswith(letter)
+               and per_claim.loc[cid, "verdict"] == "reproduced"]
+        if not ids:
+            continue
+        claims = []
+        for cid in ids:
+            first = table[table["id"] == cid].iloc[0]
+            claims.append(f'<li><a href="{esc(first["link"])}">{esc(cid)}</a> '
+                          f"{esc(REGISTER[cid])}</li>")
+        items.append(f"<li><strong>{name}</strong> ({len(ids)})<ul>{''.join(claims)}</ul></li>")
+    return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
+
+
+def findings_list(findings: list[FindingRow]) -> str:
+    """The findings of the chapters beyond the paper (:func:`read_findings`) as an HTML list:
+    id (linked to its row where the chapter's table has ids), badge, question, what we
+    measured, and the chapter."""
+    esc = html_lib.escape
+    items = []
+    for f in findings:
+        badge = f'<span class="verdict {verdict_class(f.verdict)}">{esc(f.verdict)}</span>'
+        items.append(f'<li><strong><a href="{esc(f.link)}">{esc(f.finding)}</a></strong> '
+                     f"{badge} {esc(f.question)} Measured: {esc(f.ours)} "
+                     f"({_chapter_link(f.chapter, f.title)})</li>")
+    return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
+
+
+class _TableReader(HTMLParser):
+    """The rows of every ``claims-table`` in an HTML text: ``{column: cell text}``."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[dict[str, str]]] = []
+        self._in_table = False
+        self._label: str | None = None
+        self._row: dict[str, str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and "claims-table" in (attrs.get("class") or "").split():
+            self._in_table = True
+            self.tables.append([])
+        elif self._in_table and tag == "tr":
+            self._row = {"": attrs.get("id") or ""}
+        elif self._in_table and tag == "td" and self._row is not None:
+            self._label = attrs.get("data-label") or ""
+            self._row[self._label] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_table = False
+        elif tag == "tr" and self._row is not None:
+            if len(self._row) > 1:
+                self.tables[-1].append(self._row)
+            self._row = None
+        elif tag == "td":
+            self._label = None
+
+    def handle_data(self, data):
+        if self._label is not None and self._row is not None:
+            self._row[self._label] += data
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """One row of a findings table (chapters beyond the paper), as the chapter shows it."""
+
+    finding: str
+    question: str
+    ours: str
+    verdict: str
+    note: str
+    chapter: str
+    title: str
+    anchor: str = ""
+
+    @property
+    def link(self) -> str:
+        page = Path(self.chapter).with_suffix(".html").name
+        return f"{page}#{self.anchor}" if self.anchor else page
+
+
+def read_findings(notebook: str | Path) -> list[FindingRow]:
+    """The rows of the findings tables (:func:`nbutils.report.findings_table`) shown in one
+    executed notebook, read from their HTML (findings are not recorded for the dashboard)."""
+    path = Path(notebook)
+    nb = nbformat.read(path, as_version=4)
+    title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
+                  if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+    out = []
+    for text in _html_outputs(nb):
+        if "claims-table" not in text:
+            continue
+        reader = _TableReader()
+        reader.feed(text)
+        for rows in reader.tables:
+            if rows and "finding" in rows[0]:
+                out += [FindingRow(r["finding"].strip(), r.get("question", "").strip(),
+                                   r.get("this book measured", "").strip(),
+                                   r.get("verdict", "").strip(), r.get("note", "").strip(),
+                                   path.name, title, r[""]) for r in rows]
+    return out
 
 
 def verdict_changes(before: list[Row], after: list[Row]) -> pd.DataFrame:

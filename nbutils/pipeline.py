@@ -15,12 +15,20 @@ place). An extra parameter that no chapter of the run defines is refused before 
 (with "did you mean" for a near miss). A chapter that fails leaves ``<name>.failed.ipynb`` in
 the output folder (the notebook there is not overwritten) and stops the run. The pipeline does
 not check parameter values: each chapter validates its own.
+
+An executed chapter shows the parameters it ran with: the values papermill injected are written
+into a copy of the chapter's parameters cell, shown in its place, with a comment naming the
+defaults the run replaced; the cell of defaults is hidden (:func:`show_run_parameters`; so a page
+that ran at ``paper`` does not show ``profile = "quick"``). ``--show-parameters NOTEBOOK ...``
+does the same to executed notebooks without running them.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,14 +41,16 @@ KERNEL_NAME = "python3"
 TOC_FILE = "_toc.yml"
 # Pages that summarize the other chapters' executed notebooks: run after them, whatever their
 # place in the toc, reading the chapters from the output folder (parameter ``chapters_dir``).
-SUMMARY_PAGES = ("claims",)
+SUMMARY_PAGES = ("claims", "findings")
 
 
 def execution_order(chapters: list[Chapter]) -> list[Chapter]:
     """``chapters`` in the order they must run: toc order, the summary pages
-    (:data:`SUMMARY_PAGES`) last, since they read the others' executed notebooks."""
-    return ([c for c in chapters if c.name not in SUMMARY_PAGES]
-            + [c for c in chapters if c.name in SUMMARY_PAGES])
+    (:data:`SUMMARY_PAGES`) last, in the order of that list, since they read the others'
+    executed notebooks."""
+    summaries = sorted((c for c in chapters if c.name in SUMMARY_PAGES),
+                       key=lambda c: SUMMARY_PAGES.index(c.name))
+    return [c for c in chapters if c.name not in SUMMARY_PAGES] + summaries
 
 
 class ChapterError(ValueError):
@@ -232,18 +242,122 @@ def execute_chapters(profile: str, out_dir: Path | str, chapters: Iterable[str] 
 
 def _record_output_path(notebook: Path, final: Path) -> None:
     """papermill records the file it wrote in the notebook's metadata: name the final file.
-    Its injected cell of parameters repeats the chapter's own parameters cell: tag it
-    ``remove-cell`` so that the rendered book does not show it twice (the chapter's
-    provenance note names the profile)."""
+    The cell of the parameters the chapter ran with is shown in place of its defaults
+    (:func:`show_run_parameters`)."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata.setdefault("papermill", {})["output_path"] = str(final)
-    for cell in nb.cells:
-        tags = cell.metadata.get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "remove-cell"]
+    show_run_parameters(nb)
     nbformat.write(nb, notebook)
+
+
+# a parameters cell hidden by show_run_parameters (its own tags are restored without it)
+DEFAULTS_HIDDEN = "defaults-shown-as-run-parameters"
+RUN_PARAMETERS_HEADER = "# Parameters of this run (papermill)"
+
+
+def _assignments(source: str) -> dict[str, ast.Assign | ast.AnnAssign]:
+    """The top-level assignments of one name in ``source``, by name (the last one wins)."""
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            out[node.targets[0].id] = node
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.value is not None:
+            out[node.target.id] = node
+    return out
+
+
+def run_parameters_source(defaults: str, injected: str) -> str:
+    """The chapter's parameters cell ``defaults`` with the values of papermill's ``injected``
+    cell written in place of their defaults (each line keeps its comment), under a comment that
+    names the defaults replaced; an injected name the cell does not assign is added at the end.
+    """
+    lines = defaults.splitlines()
+    assigned = _assignments(defaults)
+    changed, extra = [], []
+    # replace from the last assignment up, so that earlier positions stay valid
+    values = {name: node for name, node in _assignments(injected).items()}
+    spans = []
+    for name, node in values.items():
+        new = ast.get_source_segment(injected, node.value)
+        if name not in assigned:
+            extra.append(f"{name} = {new}")
+            continue
+        old_node = assigned[name].value
+        old = ast.get_source_segment(defaults, old_node)
+        if old == new:
+            continue
+        changed.append(f"{name} = {' '.join(old.split())}")
+        spans.append((old_node.lineno, old_node.col_offset, old_node.end_lineno,
+                      old_node.end_col_offset, new))
+    for start, col, end, end_col, new in sorted(spans, reverse=True):
+        # ast offsets are in UTF-8 bytes
+        first = lines[start - 1].encode()
+        last = lines[end - 1].encode()
+        rest = last[end_col:].decode()
+        gap = len(rest) - len(rest.lstrip(" "))
+        if start == end and gap and rest.lstrip(" ").startswith("#"):   # keep the comment's column
+            shift = (end_col - col) - len(new.encode())
+            rest = " " * max(1, gap + shift) + rest.lstrip(" ")
+        merged = first[:col].decode() + new + rest
+        lines[start - 1:end] = [merged]
+    header = RUN_PARAMETERS_HEADER + (
+        f"; the chapter's defaults: {', '.join(changed)}" if changed else
+        ": the chapter's defaults")
+    header_lines = textwrap.wrap(header, width=99, subsequent_indent="#   ",
+                                 break_long_words=False, break_on_hyphens=False)
+    return "\n".join([*header_lines, *lines, *extra])
+
+
+def show_run_parameters(nb) -> bool:
+    """Show the parameters an executed notebook ran with instead of its defaults: papermill's
+    cell tagged ``injected-parameters`` gets the whole parameters cell with the injected values
+    in place (:func:`run_parameters_source`) and that cell's display tags (shown where the
+    defaults were); the cell of defaults (tagged ``parameters``, which papermill and
+    :func:`declared_parameters` read) is kept, unchanged, tagged ``remove-cell``. Idempotent;
+    a notebook without injected parameters gets its parameters cell shown as it was. Returns
+    whether the notebook has a cell of run parameters."""
+    params = next((c for c in nb.cells if c.cell_type == "code"
+                   and "parameters" in c.metadata.get("tags", [])), None)
+    injected = next((c for c in nb.cells if c.cell_type == "code"
+                     and "injected-parameters" in c.metadata.get("tags", [])), None)
+    if params is None:
+        return False
+    tags = list(params.metadata.get("tags", []))
+    if DEFAULTS_HIDDEN in tags:   # hidden by an earlier call: its own tags
+        tags = [t for t in tags if t not in (DEFAULTS_HIDDEN, "remove-cell")] + \
+            list(params.metadata.get("nbutils_defaults_tags", []))
+        params.metadata.pop("nbutils_defaults_tags", None)
+    own = [t for t in tags if t != "parameters"]
+    if injected is None:
+        params.metadata["tags"] = ["parameters", *own]
+        return False
+    source = injected.source
+    if source.startswith(RUN_PARAMETERS_HEADER):   # already shown: the injected values only
+        source = _injected_values(source, params.source)
+    injected.source = run_parameters_source(params.source, source)
+    injected.metadata["tags"] = ["injected-parameters", *own]
+    extra = [t for t in own if t == "remove-cell"]
+    params.metadata["tags"] = ["parameters", *[t for t in own if t != "remove-cell"],
+                               "remove-cell", DEFAULTS_HIDDEN]
+    if extra:
+        params.metadata["nbutils_defaults_tags"] = extra
+    return True
+
+
+def _injected_values(shown: str, defaults: str) -> str:
+    """The assignments of a cell of run parameters that differ from the defaults (what
+    papermill injected), as papermill writes them."""
+    mine, theirs = _assignments(shown), _assignments(defaults)
+    out = []
+    for name, node in mine.items():
+        value = ast.get_source_segment(shown, node.value)
+        if name not in theirs or ast.get_source_segment(defaults, theirs[name].value) != value:
+            out.append(f"{name} = {value}")
+    return "\n".join(out)
 
 
 def parse_value(text: str) -> Any:
@@ -285,7 +399,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-output", action="store_true",
                         help="stream the chapters' cell outputs to the terminal")
     parser.add_argument("--list", action="store_true", help="list the chapters and exit")
+    parser.add_argument("--show-parameters", nargs="+", metavar="NOTEBOOK",
+                        help="in executed notebooks, show the parameters each ran with in place "
+                             "of the defaults (nothing is executed), then exit")
     args = parser.parse_args(argv)
+
+    if args.show_parameters:
+        import nbformat
+
+        for path in args.show_parameters:
+            nb = nbformat.read(path, as_version=4)
+            shown = show_run_parameters(nb)
+            nbformat.write(nb, path)
+            print(f"{path}: {'run parameters shown' if shown else 'no injected parameters'}")
+        return 0
 
     try:
         root = find_root(Path(args.root)) if args.root else find_root()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import json
+import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -20,8 +22,9 @@ CLAIMS_RECORD = "claims_record"  # the glue name of a chapter's claims rows (nbu
 class ClaimsTable(pd.DataFrame):
     """A DataFrame that always displays its cells in full (claims are sentences: pandas would
     cut them at ``display.max_colwidth`` characters). In HTML it is a ``claims-table`` whose
-    cells carry their column name (``data-label``, for a stacked layout on narrow screens) and
-    whose verdicts are badges (``verdict verdict-partly``); the book's CSS styles both."""
+    rows carry an id (:func:`row_anchors`: ``claim-f3a``, for links to a claim), whose cells
+    carry their column name (``data-label``, for a stacked layout on narrow screens) and whose
+    verdicts are badges (``verdict verdict-partly``); the book's CSS styles them."""
 
     @property
     def _constructor(self):
@@ -30,21 +33,45 @@ class ClaimsTable(pd.DataFrame):
     def _repr_html_(self) -> str | None:
         table = self.reset_index()
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+        anchors = row_anchors(table.iloc[:, 0], prefix=str(table.columns[0]))
         rows = []
-        for _, row in table.iterrows():
+        for anchor, (_, row) in zip(anchors, table.iterrows()):
             cells = []
-            for column, value in row.items():
+            for i, (column, value) in enumerate(row.items()):
                 text = html.escape(str(value))
+                if i == 0 and " " in text:   # "F1a (MNIST half)": the id over its part
+                    name, part = text.split(" ", 1)
+                    text = f'{name} <span class="claim-part">{part}</span>'
                 if column == "verdict":
                     text = f'<span class="verdict {verdict_class(str(value))}">{text}</span>'
                 cells.append(f'<td data-label="{html.escape(str(column))}">{text}</td>')
-            rows.append("<tr>" + "".join(cells) + "</tr>")
+            rows.append(f'<tr id="{anchor}">' + "".join(cells) + "</tr>")
         return (f'<table class="claims-table"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table>')
 
     def __repr__(self) -> str:
         with pd.option_context("display.max_colwidth", None):
             return self.to_string()
+
+
+def row_anchors(names: Iterable[object], prefix: str = "claim") -> list[str]:
+    """The HTML ids of a claims table's rows, so that a link can point at one row
+    (``05_layerwise_mnist.html#claim-f3a``): ``prefix``, then the first word of the row's name
+    in lower case with every run of other characters than letters and digits made a hyphen
+    (``"F1a/F1d (FashionMNIST)"`` -> ``claim-f1a-f1d``); a name met again in the same table
+    gets ``-2``, ``-3``, ... (``"F1a (MNIST half)"``, ``"F1a (FashionMNIST)"`` -> ``claim-f1a``,
+    ``claim-f1a-2``). The claims dashboard links with the same ids
+    (:mod:`nbutils.dashboard`)."""
+    prefix = re.sub(r"[^a-z0-9]+", "-", prefix.lower()).strip("-") or "row"
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        words = str(name).split()
+        slug = re.sub(r"[^a-z0-9]+", "-", words[0].lower()).strip("-") if words else ""
+        base = f"{prefix}-{slug or 'row'}"
+        seen[base] = seen.get(base, 0) + 1
+        out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+    return out
 
 
 def verdict_class(verdict: str) -> str:

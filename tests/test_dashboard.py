@@ -60,9 +60,19 @@ def test_a_chapter_records_its_claims_and_the_dashboard_reads_them(tmp_path):
     counts = dashboard.counts(table)
     assert counts["partly"] == 1 and counts["reproduced"] == 1
     assert counts[dashboard.NO_CHAPTER] == len(dashboard.REGISTER) - 2
-    text = dashboard.markdown(table)
-    assert "| F3a | " in text and "[chapter 9](09_x.ipynb)" in text
-    assert "| **partly** (provisional) |" in text
+    # the row's id in the chapter's table, which the dashboard links to
+    assert rows[1].anchor == "claim-f3a" and rows[2].anchor == "claim-f1a"
+    assert rows[1].link == "09_x.html#claim-f3a"
+    text = dashboard.html(table)
+    assert '<td data-label="claim"><a href="09_x.html#claim-f3a">F3a</a></td>' in text
+    assert ('<td data-label="verdict"><span class="verdict verdict-partly">partly</span> '
+            '<span class="provisional">provisional</span></td>') in text
+    assert ('<a href="09_x.html" title="9. A chapter: its title">chapter 9</a> '
+            '<span class="profile">quick profile</span>') in text
+    assert '<td data-label="why it differs">fewer seeds; and more</td>' in text
+    assert '<a href="09_x.html#claim-f1a">F1a <span class="claim-part">(MNIST half)</span>' \
+        in text
+    assert "..." not in text
 
 
 def _row(claim, verdict, chapter="05.ipynb", provisional=False):
@@ -143,18 +153,101 @@ def test_a_corrupt_record_is_reported(tmp_path):
         dashboard.read_records(tmp_path / "bad.ipynb")
 
 
-def test_first_reason_cuts_at_a_word_and_skips_the_scale_note():
+def test_the_difference_is_said_first_and_in_full():
     from nbutils.claims import Reason
 
     scale = Reason("scale", "quick profile: 8 seeds instead of 50")
-    assert dashboard.first_reason((Reason("note", "a"), Reason("note", "b"))) == "a"
-    assert dashboard.first_reason((scale, Reason("note", "(c) differs"))) == "(c) differs"
-    assert dashboard.first_reason((scale,)) == scale.text
-    assert dashboard.first_reason(()) == ""
+    assert dashboard.difference((Reason("note", "a"), Reason("note", "b"))) == \
+        "a (and 1 more reason in the chapter)"
+    assert dashboard.difference((scale, Reason("note", "(c) differs"))) == "(c) differs"
+    assert dashboard.difference((scale,)) == scale.text
+    assert dashboard.difference(()) == ""
     sig = Reason("significant", "(d) kl: MG@125 = +6.3, p = 2.5e-08", cause="dead units")
-    assert dashboard.first_reason((scale, sig)) == sig.render()
-    cut = dashboard.first_reason((Reason("note", "word " * 60),), limit=20)
-    assert cut.endswith(" ...") and len(cut) <= 24
+    # not "significant (p < 0.05), so more seeds would not remove it: ...": the difference
+    assert dashboard.difference((scale, sig)) == "(d) kl: MG@125 = +6.3, p = 2.5e-08 (dead units)"
+    long = Reason("note", "word " * 60)
+    assert dashboard.difference((long,)) == long.text           # never cut
+    assert dashboard.first_reason((long,), limit=20) == long.text
+
+
+def test_a_sentence_recorded_before_reasons_were_data_is_read_back_as_reasons():
+    scale = ("at the paper's scale (remaining differences: our number of epochs, chosen by "
+             "validation within the paper's 8-30, and training details the paper does not state)")
+    why = (f"{scale}; significant (p < 0.05), so more seeds would not remove it: (a) mi: "
+           "MG@101 = -19.6, p = 8.53e-10 (ours; the paper's; we do not know); significant "
+           "(p < 0.05), so more seeds would not remove them: (b) entropy: MG@101 = 10.8, p = 1e-9; "
+           "(b) mi: MG@101 = 6.8, p = 6e-7 (unknown)")
+    reasons = dashboard.legacy_reasons(why)
+    assert [r.kind for r in reasons] == ["scale", "significant", "significant"]
+    assert reasons[0].text == scale
+    assert reasons[1].difference == ("(a) mi: MG@101 = -19.6, p = 8.53e-10 (ours; the paper's; "
+                                     "we do not know)")
+    assert reasons[2].n_cases == 2 and reasons[2].text.startswith("(b) entropy")
+    assert reasons[2].text.endswith("(b) mi: MG@101 = 6.8, p = 6e-7 (unknown)")
+    assert reasons[1].render() == why.split("; ", 1)[1].split("; significant")[0]
+    # a note of several clauses stays one note; a row without a reason has none
+    note = "not trained: A, B: only on MNIST; C: only on D (the paper, too)"
+    assert dashboard.legacy_reasons(note) == (dashboard.Reason("note", note),)
+    assert dashboard.legacy_reasons("") == ()
+    assert dashboard.legacy_reasons(f"quick profile: 8 seeds; {note}")[1].text == note
+
+
+def test_the_counts_say_claims_and_lines_for_what_they_are():
+    rows = [_row("S4 (MNIST, FashionMNIST)", "reproduced", "01.ipynb"),
+            _row("S4 (CIFAR-10)", "partly", "07.ipynb"),
+            _row("M3 (Ex. 1)", "reproduced", "08.ipynb"),
+            _row("M3 (Ex. 2)", "reproduced", "08.ipynb"),
+            _row("F2c", "not reproduced", "04.ipynb")]
+    table = dashboard.dashboard(rows)
+    n_missing = len(dashboard.REGISTER) - 3
+    assert dashboard.summary(table) == (
+        f"Of the {len(dashboard.REGISTER)} claims of the paper and its note, 1 is reproduced, "
+        f"1 partly and 1 not reproduced; {n_missing} have no chapter yet (a claim judged in "
+        "parts counts once, its parts combined by the rule for a claim of several parts). The "
+        f"table has {len(table)} lines, one per judged part: 3 reproduced, 1 partly and 1 not "
+        "reproduced.")
+    assert dashboard.line_counts(table)["reproduced"] == 3
+
+
+def test_the_findings_of_the_chapters_beyond_the_paper_are_read_from_their_tables(tmp_path):
+    from nbutils.claims import Finding
+    from nbutils.report import findings_table
+
+    table = findings_table([Finding("B1", "Better than random?", "12 of 14", "partly", "x < y"),
+                            Finding("B2", "Q & A", "o", "does not hold")])
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 10. Beyond the paper"),
+        nbformat.v4.new_code_cell("findings_table(...)", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/html": table._repr_html_(), "text/plain": "t"},
+            execution_count=1)])])
+    nbformat.write(nb, tmp_path / "10_importance_measures.ipynb")
+    found = dashboard.collect_findings([tmp_path], ["05_x.ipynb", "10_importance_measures.ipynb"])
+    assert [(f.finding, f.verdict, f.question, f.note, f.link) for f in found] == [
+        ("B1", "partly", "Better than random?", "x < y",
+         "10_importance_measures.html#finding-b1"),
+        ("B2", "does not hold", "Q & A", "", "10_importance_measures.html#finding-b2")]
+    assert found[0].title == "10. Beyond the paper"
+    listed = dashboard.findings_list(found)
+    assert '<a href="10_importance_measures.html#finding-b1">B1</a>' in listed
+    assert 'class="verdict verdict-not-reproduced">does not hold' in listed
+    with pytest.raises(ValueError, match="11_unstated_choices"):
+        dashboard.collect_findings([tmp_path], ["11_unstated_choices.ipynb"])
+
+
+def test_the_findings_page_lists_link_to_each_claims_row():
+    rows = [dashboard.Row("F2c", "not reproduced", "w", "paper", "04_w.ipynb", "4. Fig. 2",
+                          reasons=(dashboard.Reason("note", "(d) kl differs"),),
+                          anchor="claim-f2c"),
+            dashboard.Row("F2b", "reproduced", "", "paper", "04_w.ipynb", "4. Fig. 2",
+                          anchor="claim-f2b")]
+    table = dashboard.dashboard(rows)
+    disagree = dashboard.claims_list(table, ("not reproduced",))
+    assert disagree.count("<li>") == 1
+    assert '<a href="04_w.html#claim-f2c">F2c</a>' in disagree and "(d) kl differs" in disagree
+    assert dashboard.claims_list(table, ("partly",)) == ""
+    confirmed = dashboard.confirmed_list(table)
+    assert ('<li><strong>Figures</strong> (1)<ul><li><a href="04_w.html#claim-f2b">F2b</a> '
+            f"{dashboard.REGISTER['F2b']}</li></ul></li>") in confirmed
 
 
 def test_verdict_changes_lists_changed_and_unmatched_rows_only():
