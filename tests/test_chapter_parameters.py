@@ -39,6 +39,7 @@ REFUSED = {   # chapter -> (papermill parameters, what the error must say)
     "08_counterexamples": ({"seed": 3}, "unknown parameter 'seed' (did you mean 'seeds'?)"),
     "09_pruning": ({"finetune_epoch": 3},
                    "unknown parameter 'finetune_epoch' (did you mean 'finetune_epochs'?)"),
+    "findings": ({"chapters_dir": "/nonexistent/chapters"}, "parameter 'chapters_dir'"),
     "10_importance_measures": ({"progres": True},
                                "unknown parameter 'progres' (did you mean 'progress'?)"),
     "11_unstated_choices": ({"profile": "paper"}, "parameter 'profile' = 'paper'"),

@@ -153,7 +153,10 @@ def test_pipeline_runs_toc_order_with_parameters_and_this_interpreter(tmp_path):
         nb = nbformat.read(r.output, 4)
         assert nb.metadata.papermill.output_path == str(r.output)
         [injected] = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-        assert "remove-cell" in injected.metadata.tags   # the book shows the parameters once
+        [params] = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        # the book shows the parameters once: the run's values, in place of the defaults
+        assert "remove-cell" not in injected.metadata.tags
+        assert "remove-cell" in params.metadata.tags
     assert all("s ->" in line for line in lines[1:-1]) and lines[-1].startswith("[pipeline] done")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["01_a.ipynb", "02_b.ipynb"]
 
