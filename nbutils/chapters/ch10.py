@@ -278,6 +278,9 @@ def findings(table, best, oracle, seeds: Iterable[int], profile: str) -> list[Fi
         oracle: :func:`oracle_rho` (B3: the measures against the single-neuron drop).
         seeds: the seeds of each network.
         profile: the run's profile.
+
+    Returns:
+        The rows B1, B2, B3.
     """
     seeds = list(seeds)
     scale = scale_note(profile, seeds, wilcoxon_floor(min(seeds)))
