@@ -1,14 +1,125 @@
 """Chapter 11 (beyond the paper): what the paper left unsaid, the input preprocessing and its
-screen (:mod:`nbutils.protocol`)."""
+screen (:mod:`nbutils.protocol`; findings U1-U2).
+
+The screen gives one :class:`nbutils.protocol.ScreenRow` per configuration and reading; this
+module holds what the chapter shows of them (table, figure, the numbers of its prose) and its
+findings rows.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ..claims import Finding
+from ..config import PREPROCESSING_LABELS
+from ..verdicts import count_verdict, fewer_dead, finding_verdict
 from . import Config, Request
 
 NOTEBOOK = "11_unstated_choices"
 CONFIGS: tuple[Config, ...] = ()
 FROM_RESULTS = False
 
+REFERENCE = "unit"                           # the readings are compared with pixels in [0, 1]
+READINGS = ("standardized", "per_pixel")     # findings U1, U2
+STEPS = {"wins": "by the number of configurations won",
+         "mean": "by the mean validation accuracy (equal wins)",
+         "default": "by the default (equal wins and means)"}
+
 
 def requests(config: Config) -> list[Request]:
     """None through :mod:`nbutils.precompute`: the screen ships its own ensembles."""
     return []
+
+
+def by_config(rows: Iterable) -> dict[str, dict]:
+    """The screen's rows by configuration, then by reading."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        out.setdefault(r.config, {})[r.preprocessing] = r
+    return out
+
+
+def screen_table(rows: Iterable):
+    """One line per configuration and reading: seeds, accuracies, epochs, dead and always-on
+    neurons per layer."""
+    import pandas as pd
+
+    return pd.DataFrame([
+        {"configuration": r.config, "inputs": r.preprocessing, "seeds": r.seeds,
+         "validation (%)": round(100 * r.val_acc, 2), "test (%)": round(100 * r.test_acc, 2),
+         "epochs (kept of trained)": f"{r.chosen_epoch} of {r.epochs_trained}",
+         "dead, per layer (%)": ", ".join(f"{d:.1f}" for d in r.dead),
+         "always on, per layer (%)": ", ".join(f"{a:.1f}" for a in r.always_on)}
+        for r in rows]).set_index(["configuration", "inputs"])
+
+
+def screen_figure(rows: list):
+    """Dead first-layer neurons and validation accuracy, one bar per configuration and
+    reading."""
+    import matplotlib.pyplot as plt
+
+    from .. import plots
+
+    table = by_config(rows)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(table) + 1.6), sharey=True,
+                             layout="constrained")
+    plots.screen_panel(axes[0], {c: {p: r.dead[0] for p, r in v.items()}
+                                 for c, v in table.items()},
+                       xlabel="dead neurons in hidden layer 1 (%)")
+    plots.screen_panel(axes[1], {c: {p: 100 * r.val_acc for p, r in v.items()}
+                                 for c, v in table.items()},
+                       xlabel="validation accuracy (%)", legend=False)
+    low = min(100 * r.val_acc for r in rows)
+    axes[1].set_xlim(max(0.0, low - 5), 100)
+    plt.close(fig)
+    return fig
+
+
+def decision_table(decision):
+    """The rule's count: configurations won and mean validation accuracy of each reading."""
+    import pandas as pd
+
+    return pd.DataFrame({"configurations won": decision.wins,
+                         "mean validation accuracy (%)": {r: round(100 * v, 3)
+                                                          for r, v in decision.mean_score.items()}})
+
+
+def prose(decision, rows: Iterable) -> dict[str, object]:
+    """The numbers and words the prose cites, by glue name."""
+    return {"ch11_reading": PREPROCESSING_LABELS[decision.reading], "ch11_ties": decision.ties,
+            "ch11_step": STEPS[decision.step], "ch11_n_configs": len(by_config(rows))}
+
+
+def glue_prose(decision, rows: Iterable) -> None:
+    """Glue :func:`prose` (not displayed) for the chapter's text."""
+    from myst_nb import glue
+
+    for name, value in prose(decision, rows).items():
+        glue(name, value, display=False)
+
+
+# ----------------------------------------------------------------------------- findings
+
+def _mean_dead(table: dict, reading: str) -> float:
+    return sum(v[reading].dead[0] for v in table.values()) / len(table)
+
+
+def findings(rows: Iterable) -> list[Finding]:
+    """Findings U1 (standardized per channel) and U2 (per pixel): the reading leaves fewer dead
+    first-layer ReLUs than pixels in [0, 1] (:func:`nbutils.verdicts.fewer_dead`), counted over
+    the ReLU configurations of the screen (:func:`nbutils.verdicts.count_verdict`; none: not
+    testable)."""
+    relu = {c: v for c, v in by_config(rows).items() if c.split("-")[1] == "relu"}
+    out = []
+    for i, reading in enumerate(READINGS, start=1):
+        cases = {c: fewer_dead(v[reading].dead[0], v[REFERENCE].dead[0]) for c, v in relu.items()}
+        worse = [f"{c} ({v[reading].dead[0]:.1f} % against {v[REFERENCE].dead[0]:.1f} %)"
+                 for c, v in relu.items() if not cases[c]]
+        ours = (f"fewer in {sum(cases.values())} of {len(cases)} ReLU configurations; dead in "
+                f"layer 1, mean over configurations: {_mean_dead(relu, reading):.1f} % against "
+                f"{_mean_dead(relu, REFERENCE):.1f} %") if relu else "no ReLU configuration"
+        out.append(Finding(
+            f"U{i}", f"Does {PREPROCESSING_LABELS[reading]} leave fewer dead first-layer ReLUs "
+            f"than {PREPROCESSING_LABELS[REFERENCE]}?", ours,
+            finding_verdict(count_verdict(sum(cases.values()), len(cases))),
+            "not fewer: " + "; ".join(worse) if worse else ""))
+    return out

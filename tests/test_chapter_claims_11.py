@@ -1,0 +1,57 @@
+"""Chapter 11's findings rows (U1, U2) on tiny hand-made screens: a few configurations, each
+under the three readings, with the dead shares of their first hidden layer chosen so that each
+verdict of :func:`nbutils.verdicts.count_verdict` comes out (U1: standardized per channel, U2:
+per pixel, both against pixels in [0, 1])."""
+from __future__ import annotations
+
+from nbutils.chapters import ch11
+from nbutils.protocol import ScreenRow
+
+
+def screen(dead: dict[str, tuple[float, float, float]]) -> list[ScreenRow]:
+    """Rows of ``{configuration: (dead % unit, standardized, per pixel)}`` in layer 1."""
+    return [ScreenRow(config, reading, 3, 0.95, 0.94, 10, 15, (share, 0.0), (0.0, 0.0), 60.0)
+            for config, shares in dead.items()
+            for reading, share in zip(("unit", "standardized", "per_pixel"), shares)]
+
+
+def test_holds_partly_and_does_not_hold():
+    rows = screen({"mnist-relu-l2": (30.0, 10.0, 40.0),
+                   "mnist-relu-dropout": (20.0, 5.0, 25.0),
+                   "fashionmnist-relu-none": (0.0, 0.0, 10.0),     # both zero: fewer
+                   "mnist-sigmoid-l2": (0.0, 50.0, 50.0)})        # not a ReLU: left out
+    u1, u2 = ch11.findings(rows)
+    assert (u1.id, u1.verdict, u1.note) == ("U1", "holds", "")
+    assert u1.question == ("Does standardized per channel leave fewer dead first-layer ReLUs "
+                           "than pixels in [0, 1]?")
+    assert u1.ours == ("fewer in 3 of 3 ReLU configurations; dead in layer 1, mean over "
+                       "configurations: 5.0 % against 16.7 %")
+    assert (u2.id, u2.verdict) == ("U2", "does not hold")
+    assert u2.note == ("not fewer: mnist-relu-l2 (40.0 % against 30.0 %); mnist-relu-dropout "
+                       "(25.0 % against 20.0 %); fashionmnist-relu-none (10.0 % against 0.0 %)")
+
+
+def test_partly_when_more_than_half_have_fewer():
+    rows = screen({"a-relu-l2": (30.0, 10.0, 30.0), "b-relu-l2": (20.0, 5.0, 20.0),
+                   "c-relu-l2": (10.0, 12.0, 5.0)})
+    u1, u2 = ch11.findings(rows)
+    assert u1.verdict == "partly"
+    assert u1.note == "not fewer: c-relu-l2 (12.0 % against 10.0 %)"
+    assert u2.verdict == "does not hold"    # equal shares (not both zero) are not fewer
+
+
+def test_not_testable_without_relu_configurations():
+    u1, u2 = ch11.findings(screen({"mnist-sigmoid-l2": (0.0, 1.0, 2.0)}))
+    assert u1.verdict == u2.verdict == "not testable"
+    assert u1.ours == "no ReLU configuration"
+
+
+def test_prose_and_tables():
+    from nbutils.protocol import decide
+
+    rows = screen({"a-relu-l2": (30.0, 10.0, 30.0), "b-relu-l2": (20.0, 5.0, 20.0)})
+    decision = decide(rows)
+    numbers = ch11.prose(decision, rows)
+    assert numbers["ch11_n_configs"] == 2 and numbers["ch11_step"] in ch11.STEPS.values()
+    table = ch11.screen_table(rows)
+    assert table.loc[("a-relu-l2", "standardized"), "dead, per layer (%)"] == "10.0, 0.0"
