@@ -1,15 +1,50 @@
-"""Chapter 7, Fig. 5: layer-wise ablation in CIFAR-10 networks (claims F5a-F5g, F1b)."""
+"""Chapter 7, Fig. 5: layer-wise ablation in CIFAR-10 networks (claims F5a-F5g, F1b).
+
+Besides what the chapter requests, this module holds what it reads off its results: the
+counts of neurons (active, to strip the net, that suffice), the tables it shows and
+:func:`claims`, its claims rows by the rules of :mod:`nbutils.verdicts`, computed from plain
+arrays (:class:`Results`).
+"""
 from __future__ import annotations
 
-from .. import analysis
-from ..config import CHAPTER_CONFIGS
-from ..verdicts import EARLY_SHARE
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import analysis, cost, counts
+from ..activity import per_member_counts
+from ..claims import Claim, Reason, explain, pm, scale_note
+from ..config import ARCHITECTURES, CHAPTER_CONFIGS, PREPROCESSING_LABELS, REGULARIZER_LABELS
+from ..measures import MEASURES
+from ..orderings import ordering_names
+from ..stats import Gap, format_p, gap_table, mean_gap, wilcoxon_floor
+from ..verdicts import (
+    EARLY_SHARE,
+    about_verdict,
+    cases_verdict,
+    combine,
+    count_verdict,
+    direction_verdict,
+    is_almost_linear,
+    is_chance,
+    is_many,
+    is_most,
+    is_provisional,
+    is_small_gap,
+    verdict_from,
+)
 from . import K_FRACTION, Config, Request, hidden
 
 NOTEBOOK = "07_layerwise_cifar10"
 CONFIGS: tuple[Config, ...] = CHAPTER_CONFIGS["fig5"]   # networks (a)-(c)
 FROM_RESULTS = False
 POINTS = (200, 500, 600)   # the chapter also reads its curves at these k (claims F5c-F5g)
+WINDOW = (500, 600)        # F5d: ablating the ranks 500 to 600 (high first) improves accuracy
+PAPER_SEEDS = ARCHITECTURES["cifar10"].paper_seeds   # 35
+N_CLASSES = 10
+ORDERINGS = ordering_names(random=False)
 
 
 def cifar_grid(ens, layer: int, dense: int | None = None, step: int | None = None) -> list[int]:
@@ -28,3 +63,472 @@ def requests(config: Config) -> list[Request]:
     return [Request(f"layer {l + 1} curves (chapter 7)",
                     lambda e, l=l: analysis.layer_curves(e, l, ks=cifar_grid(e, l)))
             for l in range(len(hidden(config)))]
+
+
+# --------------------------------------------------------------------- the networks
+
+def titles(configs: Mapping[str, object]) -> dict[str, str]:
+    """Each panel's title in the tables, ``"(a) CIFAR-10, ReLU, L2"`` (``configs``: key -> its
+    :class:`nbutils.config.TrainConfig`)."""
+    from ..plots import config_title
+
+    return {key: f"({key}) " + config_title(config) for key, config in configs.items()}
+
+
+def short_titles(panels: Mapping[str, Config]) -> dict[str, str]:
+    """The figure's panel titles: ``"Funnel, L2"``."""
+    return {key: ("Funnel" if ARCHITECTURES[c[0]].hidden[0] == 1000 else "CIFAR-10") + ", "
+            + REGULARIZER_LABELS[c[2]] for key, c in panels.items()}
+
+
+def network_table(nets: Mapping[str, object], summaries: Mapping[str, object],
+                  names: Mapping[str, str]) -> pd.DataFrame:
+    """The networks (key -> trained ensemble, its summary): layers, seeds, inputs, epochs and
+    test accuracy."""
+    return pd.DataFrame([{"network": names[key], "layers": ens.config.architecture.label,
+                          "seeds": len(ens.seeds),
+                          "inputs": PREPROCESSING_LABELS[ens.config.preprocessing],
+                          "epochs (chosen of trained)": f"{summaries[key].chosen_epoch} of "
+                                                        f"{len(summaries[key].val_history)}",
+                          "test accuracy (%)": pm(100 * summaries[key].test_acc.mean(),
+                                                  100 * summaries[key].test_acc.std())}
+                         for key, ens in nets.items()]).set_index("network")
+
+
+def cost_table(nets: Mapping[str, object], summaries: Mapping[str, object], profile: str,
+               names: Mapping[str, str]) -> pd.DataFrame:
+    """What training cost: the operations estimated from the architecture and the profile, and
+    the time the run that trained the networks measured."""
+    rows = []
+    for key, ens in nets.items():
+        arch, s = ens.config.architecture, summaries[key]
+        images = cost.training_images(arch, profile)
+        epochs = len(s.val_history)
+        flops = cost.training_flops(arch, images, epochs) * len(ens.seeds)
+        rows.append({"network": names[key], "parameters": cost.parameter_count(arch),
+                     "training images": images, "epochs trained": epochs,
+                     "training, estimated (TFLOP)": round(flops / 1e12, 1),
+                     "training, measured (min)": round(s.seconds / 60, 1),
+                     "measured rate (GFLOP/s)": round(flops / s.seconds / 1e9, 1),
+                     "trained on": s.hardware})
+    return pd.DataFrame(rows).set_index("network")
+
+
+def time_table(nets: Mapping[str, object], grids: Grids, seconds: Mapping[tuple[str, int], float],
+               profile: str, names: Mapping[str, str]) -> pd.DataFrame:
+    """How long each layer's curves took where they were computed, next to the operations of
+    the layers above that ablation re-runs."""
+    rows = []
+    for (key, l), ks in grids.items():
+        ens = nets[key]
+        n_orderings = len(ORDERINGS) + ens.profile.random_draws
+        flops = (cost.ablation_flops(ens.config.architecture, l, ks, cost.test_images(profile))
+                 * n_orderings * len(ens.seeds))
+        rows.append({"network": names[key], "layer": l + 1, "grid points": len(ks),
+                     "layers above, estimated (GFLOP)": round(flops / 1e9, 1),
+                     "measured (s)": round(seconds[key, l], 1)})
+    return pd.DataFrame(rows).set_index(["network", "layer"])
+
+
+def status(profile: str, seeds: Sequence[int], inputs: str, hardware: str, has_c: bool) -> str:
+    """The chapter's "How far these results go" note."""
+    n_min = min(seeds)
+    missing = "" if has_c else (" Network (c), the Funnel network with Dropout, is not in this "
+                                "run; its claims (F5b, F5g) are not testable here.")
+    if not is_provisional(profile, seeds, PAPER_SEEDS):
+        return (f"These results are at the paper's scale: {n_min} seeds per network, inputs "
+                f"{inputs}, trained on {hardware}." + missing)
+    floor = wilcoxon_floor(n_min)
+    return (f"Provisional: profile {profile}, {n_min} seeds per network instead of the paper's "
+            f"{PAPER_SEEDS}, inputs {inputs}, trained on {hardware}. The counts of neurons can be "
+            "read; "
+            + ("no comparison of curves can be significant with so few seeds (not testable). "
+               if floor >= 0.05 else
+               f"comparisons of curves can reach p = {format_p(floor)} at best. ")
+            + "The claims table marks every row provisional. The paper profile is meant for a "
+            "GPU." + missing)
+
+
+# --------------------------------------------------------------------- the results
+
+Curves = Mapping[tuple[str, int], Mapping[str, np.ndarray]]   # (panel, layer) -> ordering -> acc
+Grids = Mapping[tuple[str, int], Sequence[int]]                # (panel, layer) -> k of each column
+PerLayer = Sequence[Mapping[str, np.ndarray]]                  # layer -> name -> (seeds, neurons)
+
+
+@dataclass(frozen=True)
+class Results:
+    """What the chapter's tables and claims read, as plain arrays.
+
+    Attributes:
+        curves: (panel, hidden layer 0-based) -> ordering -> test accuracies ``(seeds,
+            len(grid))`` (:func:`nbutils.analysis.layer_curves` on :func:`cifar_grid`).
+        grids: (panel, hidden layer) -> the ``k`` of each column, from 0 to the layer's width.
+        measures: panel -> per hidden layer -> measure -> ``(seeds, neurons)``, one-bit
+            (:func:`nbutils.analysis.measures`).
+        activity: panel -> per hidden layer -> ``"dead"``, ``"always_on"`` (training data),
+            ``"dead_d"``, ``"always_on_d"`` (D) -> bool ``(seeds, neurons)``
+            (:func:`nbutils.analysis.activity`).
+
+    The panels are the keys of ``measures``: (a) and (b) always, (c) when the run has it.
+    """
+
+    curves: Curves
+    grids: Grids
+    measures: Mapping[str, PerLayer]
+    activity: Mapping[str, PerLayer]
+
+    @property
+    def panels(self) -> list[str]:
+        return list(self.measures)
+
+    def width(self, key: str, l: int) -> int:
+        return int(self.grids[key, l][-1])
+
+    def k_at(self, key: str, l: int, share: float) -> int:
+        """The number of neurons that is ``share`` of the layer."""
+        return int(round(share * self.width(key, l)))
+
+    def gap_at(self, key: str, l: int, ordering: str, share: float = K_FRACTION) -> Gap:
+        """MG of ``ordering`` against random after ablating ``share`` of the layer."""
+        c = self.curves[key, l]
+        return mean_gap(c[ordering], c["random"], self.k_at(key, l, share),
+                        grid=self.grids[key, l])
+
+    def mean_acc(self, key: str, l: int, ordering: str, k: int) -> float:
+        """The mean accuracy over seeds after ablating ``k`` neurons (a grid point)."""
+        return float(self.curves[key, l][ordering][:, list(self.grids[key, l]).index(k)].mean())
+
+    def active_mean(self, key: str, l: int) -> float:
+        """Neurons of the layer that fire on at least one training image (mean over seeds)."""
+        return float(per_member_counts(~self.activity[key][l]["dead"]).mean())
+
+    def on_grid(self, key: str, l: int, target: float) -> int:
+        """The grid point nearest ``target`` whose complement (width - k) is on the grid too."""
+        ks, width = list(self.grids[key, l]), self.width(key, l)
+        return min((k for k in ks if k and width - k in ks), key=lambda k: abs(k - target))
+
+    def strip(self, key: str, l: int, m: str) -> float:
+        """Top-ranked neurons (``m`` high first) to ablate to reach chance (NaN: never)."""
+        return counts.strip_count(self.curves[key, l][f"{m}-high"], self.grids[key, l],
+                                  N_CLASSES)
+
+    def keep(self, key: str, l: int, m: str) -> float:
+        """Top-ranked neurons that, kept alone, suffice for full accuracy."""
+        return counts.keep_count(self.curves[key, l][f"{m}-low"], self.grids[key, l],
+                                 self.width(key, l))
+
+
+# --------------------------------------------------------------------- tables
+
+def layer_table(measures: Mapping[str, PerLayer], activity: Mapping[str, PerLayer],
+                names: Mapping[str, str]) -> pd.DataFrame:
+    """Per network and layer: active neurons (MI or KL above zero; not dead), dead, always on,
+    zero entropy (and of those, never on D), and the median of each measure."""
+    rows = []
+    for key, per_layer in measures.items():
+        for l, layer in enumerate(per_layer):
+            informative = counts.active_count(layer["mi"], layer["kl"])
+            a = activity[key][l]
+            live = per_member_counts(~a["dead"])
+            zero = layer["entropy"] <= 0
+            row = {"network": names.get(key, key), "layer": l + 1,
+                   "width": layer["entropy"].shape[1],
+                   "MI or KL > 0": pm(informative.mean(), informative.std(), 1),
+                   "not dead": pm(live.mean(), live.std(), 1),
+                   "dead (%)": round(100 * a["dead"].mean(), 1),
+                   "always on (%)": round(100 * a["always_on"].mean(), 1),
+                   "zero entropy (%)": round(counts.zero_share(layer["entropy"]), 1),
+                   "of which never on D (%)": round(100 * (zero & a["dead_d"]).sum()
+                                                    / max(zero.sum(), 1), 1)}
+            row.update({f"median {MEASURES[m].label}": round(float(np.median(layer[m])), 4)
+                        for m in MEASURES})
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["network", "layer"])
+
+
+def count_table(r: Results, names: Mapping[str, str]) -> pd.DataFrame:
+    """Per network, layer and measure: the neurons to strip the net and those that suffice
+    (a dash: never)."""
+    rows = []
+    for key in r.panels:
+        for l in range(len(r.measures[key])):
+            row = {"network": names.get(key, key), "layer": l + 1, "width": r.width(key, l)}
+            row.update({f"strip, {MEASURES[m].label}": r.strip(key, l, m) for m in MEASURES})
+            row.update({f"suffice, {MEASURES[m].label}": r.keep(key, l, m) for m in MEASURES})
+            rows.append(row)
+    table = pd.DataFrame(rows).set_index(["network", "layer"])
+    return table.astype("Int64").astype(str).replace("<NA>", "-")
+
+
+def gap_tables(r: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every ordering against random ablation of the same layer, after 80 % and 5 % of it: the
+    mean gaps (points) and their p-values (formatted)."""
+    rows = []
+    for (key, l), c in r.curves.items():
+        for share in (K_FRACTION, EARLY_SHARE):
+            k = r.k_at(key, l, share)
+            for _, row in gap_table(c, "random", k, grid=r.grids[key, l]).iterrows():
+                rows.append({"panel": key, "layer": l + 1, "k": k, "ordering": row["ordering"],
+                             "MG": row[f"MG@{k}"], "p": row["p"]})
+    gaps = pd.DataFrame(rows)
+    orderings = list(gaps["ordering"].unique())
+    index = ["panel", "layer", "k"]
+    mg = gaps.pivot(index=index, columns="ordering", values="MG")[orderings]
+    p = gaps.pivot(index=index, columns="ordering", values="p")[orderings]
+    return mg, p.map(format_p)
+
+
+def linearity(r: Results) -> pd.DataFrame:
+    """Layer 1: R² of the straight line through each mean curve, per panel and ordering."""
+    return pd.DataFrame({key: {o: counts.linearity(r.curves[key, 0][o].mean(axis=0),
+                                                   r.grids[key, 0])
+                               for o in ORDERINGS}
+                         for key in r.panels}).T
+
+
+def window_table(r: Results, names: Mapping[str, str]) -> pd.DataFrame:
+    """Layer 2: the accuracy gained while ranks 500 to 600 are ablated (high first), in every
+    network whose layer 2 is that wide."""
+    rows = []
+    for key in r.panels:
+        if r.width(key, 1) < WINDOW[1]:
+            continue
+        for m in MEASURES:
+            g = counts.window_gain(r.curves[key, 1][f"{m}-high"], r.grids[key, 1], *WINDOW)
+            rows.append({"network": names.get(key, key),
+                         "ordering": f"{MEASURES[m].label}, high first",
+                         "gain (points)": round(g.mg, 2), "p": format_p(g.p), "seeds": g.n})
+    return pd.DataFrame(rows).set_index(["network", "ordering"])
+
+
+def layer1(r: Results) -> dict[str, dict[str, float]]:
+    """Layer 1 of each panel: its active neurons (mean over seeds), the accuracy lost when all
+    but (about) them are ablated MI low first (points), and the accuracy left after ablating
+    (about) them MI high first (%)."""
+    out = {}
+    for key in r.panels:
+        active = r.active_mean(key, 0)
+        k_top = r.on_grid(key, 0, active)
+        out[key] = {"active": active,
+                    "rest": 100 * (r.mean_acc(key, 0, "mi-low", 0)
+                                   - r.mean_acc(key, 0, "mi-low", r.width(key, 0) - k_top)),
+                    "top": 100 * r.mean_acc(key, 0, "mi-high", k_top)}
+    return out
+
+
+def layer1_text(r: Results) -> dict[str, str]:
+    """The numbers of :func:`layer1` for the prose, by glue name."""
+    l1 = layer1(r)
+    return {"ch7_l1_active": ", ".join(f"{v['active']:.0f} of {r.width(k, 0)} in ({k})"
+                                       for k, v in l1.items()),
+            "ch7_l1_rest": ", ".join(f"{v['rest']:.1f} points in ({k})" for k, v in l1.items()),
+            "ch7_l1_top": ", ".join(f"{v['top']:.1f} % in ({k})" for k, v in l1.items())}
+
+
+# --------------------------------------------------------------------- claims
+
+C_MISSING = ("network (c), the Funnel network with Dropout, is not in this run (parameter "
+             "panels): its results at this scale are not computed yet")
+
+
+def _better(g: Gap) -> str:
+    return direction_verdict(g, +1)
+
+
+def _worse(g: Gap) -> str:
+    return direction_verdict(g, -1)
+
+
+def _judged(checks) -> list[str]:
+    return [rule(g) for g, rule in checks.values()]
+
+
+def _signs(checks) -> str:
+    return "; ".join(f"{name} {g.mg:+.1f}" for name, (g, _) in checks.items())
+
+
+def _listed(values, fmt="{:.0f}") -> str:
+    return ", ".join(f"{name} {'-' if not np.isfinite(v) else fmt.format(v)}"
+                     for name, v in values.items())
+
+
+def _counted(table) -> str:
+    return "; ".join(f"{name} {'never' if not np.isfinite(ours) else f'{ours:.0f}'} "
+                     f"(paper {paper})" for (name, paper), ours in table.items())
+
+
+def _off_counts(table) -> list[str]:
+    return [f"{name}: {'never reached' if not np.isfinite(ours) else f'{ours:.0f}'} "
+            f"against the paper's about {paper}" for (name, paper), ours in table.items()
+            if about_verdict(ours, paper) != "reproduced"]
+
+
+def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
+    """The chapter's claims rows: F1b, F5a-F5g and S4 (CIFAR-10).
+
+    Args:
+        r: the results; panel (c) may be missing (its claims are then not testable).
+        profile: the run's profile (``"ci"``, ``"quick"`` or ``"paper"``).
+        seeds: the number of seeds of each network.
+    """
+    n_min = min(seeds)
+    floor = wilcoxon_floor(n_min)
+    scale = scale_note(profile, seeds, floor, paper_seeds=PAPER_SEEDS)
+    if profile == "quick":
+        scale = Reason("scale", f"{scale.text} (p cannot fall below {format_p(floor)})")
+    provisional = "" if profile == "paper" else (
+        f"provisional ({n_min} of the paper's {PAPER_SEEDS} seeds, profile {profile}): ")
+    has_c = "c" in r.panels
+    meas, act = r.measures, r.activity
+    l1 = layer1(r)
+    l1_note = ("layer 1 has only " + ", ".join(f"{v['active']:.0f} ({k})" for k, v in l1.items())
+               + " active neurons, so the ordered curves are steps (see \"Layer 1 in this run\")")
+
+    # F1b: medians increase from layer 2 to layer 4 (network a); many neurons inactive
+    f1b_up = {MEASURES[m].label: (float(np.median(meas["a"][1][m])),
+                                  float(np.median(meas["a"][3][m]))) for m in MEASURES}
+    f1b_inactive = counts.inactive_share(*(np.concatenate([meas["a"][l][m] for l in (1, 2, 3)],
+                                                          axis=1) for m in ("mi", "kl")))
+    v1b = combine(count_verdict(sum(b > a for a, b in f1b_up.values()), len(f1b_up)),
+                  verdict_from(is_many(f1b_inactive)))
+    # F5a: layer 1 of (a) and (b): random beats MI / KL low first; almost linear; entropy
+    c5a_random = {f"({key}) {m} low": (r.gap_at(key, 0, f"{m}-low"), _worse)
+                  for key in "ab" for m in ("mi", "kl")}
+    c5a_entropy = {f"({key}) entropy {d}": (r.gap_at(key, 0, f"entropy-{d}"),
+                                             _better if d == "low" else _worse)
+                   for key in "ab" for d in ("low", "high")}
+    linear = linearity(r)
+    r2 = {f"({key}) {o}": float(linear.loc[key, o]) for key in "ab" for o in ORDERINGS}
+    v5a = combine(cases_verdict(_judged(c5a_random)),
+                  count_verdict(sum(is_almost_linear(v) for v in r2.values()), len(r2)),
+                  cases_verdict(_judged(c5a_entropy)))
+    # F5b: layer 1 of (c): random beats every ordering
+    c5b = {f"(c) {o}": (r.gap_at("c", 0, o), _worse) for o in ORDERINGS} if has_c else {}
+    v5b = cases_verdict(_judged(c5b)) if has_c else "not testable"
+    # F5c: layer 2 of (a): about 250 active neurons; high first worse than random at once
+    c5c = {f"(a) {m} high": (r.gap_at("a", 1, f"{m}-high", EARLY_SHARE), _worse)
+           for m in MEASURES}
+    active_a2 = r.active_mean("a", 1)
+    v5c = combine(about_verdict(active_a2, 250), cases_verdict(_judged(c5c)))
+    # F5d: layer 2 of (b): top 200 near chance; more than half zero entropy, always on (the
+    # paper: "active all the time"); ranks 500-600 improve
+    chance_b2 = {m: r.mean_acc("b", 1, f"{m}-high", 200) for m in MEASURES}
+    zero_b2 = counts.zero_share(meas["b"][1]["entropy"])
+    zero_mask_b2 = meas["b"][1]["entropy"] <= 0
+    on_of_zero_b2 = (100 * (zero_mask_b2 & act["b"][1]["always_on_d"]).sum()
+                     / max(zero_mask_b2.sum(), 1))
+    c5d_window = {f"(b) {m} high, k 500 to 600": (counts.window_gain(
+        r.curves["b", 1][f"{m}-high"], r.grids["b", 1], *WINDOW), _better) for m in ("mi", "kl")}
+    v5d = combine(count_verdict(sum(is_chance(a, N_CLASSES) for a in chance_b2.values()),
+                                len(chance_b2)),
+                  verdict_from(is_most(zero_b2)), verdict_from(is_most(on_of_zero_b2)),
+                  cases_verdict(_judged(c5d_window)))
+    # F5e: layer 3 of (a): about 70 active; ablating them -> chance; the others -> ~nothing
+    active_a3 = r.active_mean("a", 2)
+    k_act = r.on_grid("a", 2, active_a3)
+    w_a3 = r.width("a", 2)
+    disable = {m: r.mean_acc("a", 2, f"{m}-high", k_act) for m in MEASURES}
+    others = {m: 100 * (r.mean_acc("a", 2, f"{m}-low", 0)
+                        - r.mean_acc("a", 2, f"{m}-low", w_a3 - k_act)) for m in MEASURES}
+    v5e = combine(about_verdict(active_a3, 70),
+                  count_verdict(sum(is_chance(a, N_CLASSES) for a in disable.values()),
+                                len(disable)),
+                  count_verdict(sum(is_small_gap(v) for v in others.values()), len(others)))
+    # F5f: layer 4: strip about 250 (a) / 70 (b); suffice 100 (a) / 30 (b)
+    f5f = {}
+    for key, (n_strip, n_keep) in {"a": (250, 100), "b": (70, 30)}.items():
+        for m in MEASURES:
+            f5f[f"({key}) {m} strip", n_strip] = r.strip(key, 3, m)
+            f5f[f"({key}) {m} suffice", n_keep] = r.keep(key, 3, m)
+    v5f = cases_verdict(about_verdict(ours, paper) for (_, paper), ours in f5f.items())
+    # F5g: (c) layer 3: suffice about 50, strip about 150; layer 4: about 25 active
+    f5g = {}
+    for m in MEASURES if has_c else ():
+        f5g[f"(c) layer 3 {m} suffice", 50] = r.keep("c", 2, m)
+        f5g[f"(c) layer 3 {m} strip", 150] = r.strip("c", 2, m)
+    active_c4 = r.active_mean("c", 3) if has_c else float("nan")
+    v5g = combine(cases_verdict(about_verdict(ours, paper) for (_, paper), ours in f5g.items()),
+                  about_verdict(active_c4, 25)) if has_c else "not testable"
+    # S4 (CIFAR-10): 35 seeds, all three networks
+    s4_reasons = ([] if n_min >= PAPER_SEEDS else [
+        Reason("note", f"profile {profile!r}: fewer seeds than the paper's {PAPER_SEEDS}")]) + (
+        [] if has_c else [Reason("note", C_MISSING)])
+
+    return [
+        Claim("F1b", "CIFAR-10 (Fig. 1(d)): less clear than MNIST, a small increase from hidden "
+              "layer 2 to 4; many neurons inactive or uninformative",
+              provisional + "network (a), median layer 2 -> layer 4: " + ", ".join(
+                  f"{name} {a:.3f} -> {b:.3f}" for name, (a, b) in f1b_up.items())
+              + f"; inactive (MI and KL zero) in layers 2-4: {f1b_inactive:.0f} % of the neurons "
+              "(\"less clear than MNIST\" has no rule and is not judged)", v1b,
+              explain(v1b, scale, profile, {}, other=[
+                  f"{name} does not increase" for name, (a, b) in f1b_up.items() if b <= a]
+                  + ([] if is_many(f1b_inactive) else [f"only {f1b_inactive:.0f} % inactive"]))),
+        Claim("F5a", "layer 1, L2: ordered ablation degrades almost linearly; random beats low "
+              "first (MI, KL); entropy positively correlated",
+              provisional + _signs(c5a_random) + " (MG@80 %); R² of the ordered curves "
+              + _listed(r2, "{:.2f}") + "; " + _signs(c5a_entropy), v5a,
+              explain(v5a, scale, profile, {**c5a_random, **c5a_entropy}, notes={
+                  name: f"layer 1 of ({name[1]}) is {100 * act[name[1]][0]['dead'].mean():.0f} % "
+                        "dead (the table of measures): ordered low first, the dead neurons go "
+                        "first and cost nothing" for name in c5a_random}, other=[
+                  f"{name} not almost linear (R² {v:.2f})" for name, v in r2.items()
+                  if not is_almost_linear(v)] + ([l1_note] if v5a != "reproduced" else []))),
+        Claim("F5b", "Funnel + Dropout, layer 1: random beats every ordered ablation",
+              provisional + _signs(c5b) + " (MG@80 %)" if has_c else C_MISSING, v5b,
+              explain(v5b, scale, profile, c5b,
+                      other=[l1_note] if v5b != "reproduced" else []) if has_c else C_MISSING),
+        Claim("F5c", "network (a), layer 2: about 250 active neurons hold all the information; "
+              "ablating top-ranked neurons hurts at once",
+              provisional + f"{active_a2:.0f} active (not dead) neurons of {r.width('a', 1)}; "
+              f"high first vs random after {r.k_at('a', 1, EARLY_SHARE)} neurons: "
+              + _signs(c5c), v5c,
+              explain(v5c, scale, profile, c5c, other=[] if about_verdict(active_a2, 250)
+                      == "reproduced" else [f"{active_a2:.0f} active neurons, not about 250"])),
+        Claim("F5d", "Funnel + L2, layer 2: the top 200 nearly disable the net; more than half "
+              "the neurons have zero entropy, active all the time; ablating MI / KL ranks "
+              "500-600 improves accuracy",
+              provisional + "accuracy after the top 200: " + _listed(
+                  {k: 100 * v for k, v in chance_b2.items()}, "{:.1f} %")
+              + f"; zero entropy {zero_b2:.0f} %, of them always on (on D) {on_of_zero_b2:.0f} %"
+              "; accuracy gain from k = 500 to 600: " + _signs(c5d_window), v5d,
+              explain(v5d, scale, profile, c5d_window, other=[
+                  f"{m}: {100 * a:.1f} % after the top 200, not near chance"
+                  for m, a in chance_b2.items() if not is_chance(a, N_CLASSES)]
+                  + ([] if is_most(zero_b2) else [f"zero entropy in {zero_b2:.0f} %, not more "
+                                                  "than half"])
+                  + ([] if is_most(on_of_zero_b2) else [
+                      f"only {on_of_zero_b2:.0f} % of the zero-entropy neurons are always on; "
+                      "the others never fire (dead), where the paper's are active all the "
+                      "time"]))),
+        Claim("F5e", "network (a), layer 3: about 70 active neurons; ablating them disables the "
+              "net, ablating all others costs almost nothing",
+              provisional + f"{active_a3:.0f} active (not dead) neurons of {w_a3}; accuracy "
+              f"after ablating the top {k_act}: "
+              + _listed({k: 100 * v for k, v in disable.items()}, "{:.1f} %")
+              + f"; loss after ablating the other {w_a3 - k_act}: "
+              + _listed(others, "{:.1f} points"), v5e,
+              explain(v5e, scale, profile, {}, other=(
+                  [] if about_verdict(active_a3, 70) == "reproduced"
+                  else [f"{active_a3:.0f} active neurons, not about 70"])
+                  + [f"{m}: {100 * a:.1f} % after the top {k_act}, not near chance"
+                     for m, a in disable.items() if not is_chance(a, N_CLASSES)]
+                  + [f"{m}: the others cost {v:.1f} points" for m, v in others.items()
+                     if not is_small_gap(v)])),
+        Claim("F5f", "layer 4: about 250 (a) / 70 (Funnel) top neurons must go to strip the "
+              "net; 100 / 30 suffice for full accuracy",
+              provisional + _counted(f5f), v5f,
+              explain(v5f, scale, profile, {}, other=_off_counts(f5f))),
+        Claim("F5g", "Funnel + Dropout: layer 3, about 50 top neurons suffice and about 150 "
+              "must go to reach chance; layer 4, about 25 active neurons",
+              provisional + _counted(f5g) + f"; layer 4: {active_c4:.0f} active (not dead) "
+              "neurons" if has_c else C_MISSING, v5g,
+              explain(v5g, scale, profile, {}, other=_off_counts(f5g) + (
+                  [] if about_verdict(active_c4, 25) == "reproduced"
+                  else [f"layer 4: {active_c4:.0f} active neurons, not about 25"]))
+              if has_c else C_MISSING),
+        Claim("S4 (CIFAR-10)", "35 seeds (CIFAR-10); mean and std over seeds",
+              f"{n_min} seeds per network, {len(r.panels)} of the 3 networks",
+              verdict_from(n_min >= PAPER_SEEDS and has_c, partial=True), tuple(s4_reasons)),
+    ]
