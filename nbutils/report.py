@@ -112,20 +112,3 @@ def findings_table(findings: list[Finding]) -> ClaimsTable:
     return ClaimsTable([(f.id, f.question, f.ours, f.verdict, f.note) for f in findings],
                        columns=["finding", "question", "this book measured", "verdict",
                                 "note"]).set_index("finding")
-
-
-
-
-# Transitional: the names chapters imported from this module before it was split into
-# nbutils.verdicts, nbutils.claims and nbutils.provenance (removed once no chapter uses them).
-from .claims import (  # noqa: E402, F401
-    UNKNOWN_DIFFERENCE,
-    Reason,
-    explain,
-    gap_reasons,
-    pm,
-    scale_note,
-    why,
-)
-from .provenance import TIMINGS, RunRecord, timed  # noqa: E402, F401
-from .verdicts import *  # noqa: E402, F401, F403

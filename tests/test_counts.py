@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nbutils import counts
-from nbutils.report import (
+from nbutils.verdicts import (
     ABOUT_FACTOR,
     LINEAR_R2,
     MANY_SHARE,

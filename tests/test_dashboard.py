@@ -125,7 +125,7 @@ def test_counts_count_claims_not_lines_and_mark_provisional_ones():
 
 
 def test_a_record_is_provisional_below_the_papers_scale():
-    from nbutils.report import is_provisional
+    from nbutils.verdicts import is_provisional
     assert not is_provisional("paper", [50, 50])
     assert is_provisional("paper", [50, 8])                   # fewer seeds than the paper's
     assert not is_provisional("paper", [35], paper_seeds=35)  # CIFAR-10
