@@ -1,6 +1,6 @@
 """The verdict rules and thresholds of the book: every rule a chapter applies to a claim, fixed
 before the numbers it judges were read (the book states them on its page ``book/verdicts.md``,
-"How claims are judged", which ``tests/test_report.py`` keeps in step with the constants below).
+"How claims are judged", which ``tests/test_verdicts.py`` keeps in step with the constants below).
 
 This module is the bottom of the house: numbers in, verdict words out (numpy and the gaps of
 :mod:`nbutils.stats`; no torch, no rendering). What a claim says and why it differs is
