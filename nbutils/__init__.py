@@ -17,14 +17,15 @@ Modules, one job each (CONTRIBUTING.md says where each kind of change goes):
 - ``shards``       seed shards: a configuration's seeds trained and analysed in parts
 - ``merge``        merging shards into the results of the whole ensemble
 - ``measures``     quantizers, the information measures of Eqs. (2)-(5) and their registry
-- ``orderings``    the orderings of neurons for cumulative ablation (names and tensors)
+- ``orderings``    the one registry of orderings (measures, random, the field's scores, He et
+                   al.'s criteria: label, short name, colour) and ablation orderings' tensors
 - ``ablation``     exact incremental cumulative ablation
 - ``analysis``     measures and ablation curves of a trained ensemble, memoized
 - ``stats``        mean gaps, Wilcoxon and Kolmogorov-Smirnov p-values
 - ``counts``       numbers of neurons read off measures and curves (active, to strip, to keep)
 - ``cost``         parameter counts and FLOP estimates of training and ablation
 - ``importance``   neuron-importance scores beyond the paper's measures (class selectivity,
-                   output statistics, weight norms, Taylor, single-neuron drop), one registry
+                   output statistics, weight norms, Taylor, single-neuron drop)
 - ``activity``     dead, always-on and varying neurons of a layer
 - ``protocol``     the screen of the input preprocessings and the rule that chose the main one
 - ``prune``        pruning with bias balancing (the technical note)

@@ -7,7 +7,8 @@ gradients with respect to the inputs and to the weights), except in the first la
 no gradient with respect to the input (:func:`nbutils.ensemble.train_flops_per_sample`, the
 model FLOPs of the training benchmark). Ablating ``k`` neurons of hidden layer ``l`` and
 reading the accuracy re-runs the layers above the next one: 2 operations per weight there, per
-test image and grid point.
+test image and grid point (:func:`nbutils.ensemble.forward_flops_per_sample`, which also counts
+the pruned networks of chapter 9, :mod:`nbutils.prune`).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from .checks import index, positive_int
 from .config import ARCHITECTURES, Architecture, get_profile
 from .datasets import get_dataset
-from .ensemble import param_count, train_flops_per_sample
+from .ensemble import forward_flops_per_sample, param_count, train_flops_per_sample
 
 
 def _arch(arch: str | Architecture) -> Architecture:
@@ -56,8 +57,7 @@ def ablation_flops(arch: str | Architecture, layer: int, ks: Sequence[int],
     index(layer, len(a.hidden), "layer", "0 = the first hidden layer")
     positive_int(test_images, "test_images")
     above = a.widths[layer + 2:]   # widths from the layer that ``layer`` feeds on
-    weights = sum(w_in * w_out for w_in, w_out in zip(above, above[1:]))
-    return 2.0 * weights * test_images * len(ks)
+    return float(forward_flops_per_sample(above)) * test_images * len(ks)
 
 
 def test_images(profile: str, dataset: str = "cifar10") -> int:

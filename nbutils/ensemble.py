@@ -330,6 +330,12 @@ def param_count(widths: Sequence[int]) -> int:
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
 
 
+def forward_flops_per_sample(widths: Sequence[int]) -> int:
+    """Floating-point operations of one forward pass of the affine layers, per sample: 2 per
+    weight (a multiply and an add); biases and activations left out."""
+    return sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
 def train_flops_per_sample(widths: Sequence[int]) -> float:
     """Model FLOPs of one training sample: 2 (forward) + 4 (backward) per weight, except that the
     first layer needs no gradient with respect to the input (2 + 2)."""

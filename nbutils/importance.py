@@ -2,9 +2,10 @@
 ablation ordered by each of them (the book's chapter beyond the paper).
 
 Every score maps one hidden layer of a trained ensemble to a value per member and neuron,
-``(M, n)``, larger meaning "more important" by that score's own logic. The registry
-:data:`SCORES` holds the paper's three measures (Eqs. 3-5, one-bit quantization) next to the
-field's usual scores:
+``(M, n)``, larger meaning "more important" by that score's own logic. The scores are
+entries of the one registry of orderings, :data:`nbutils.orderings.ORDERINGS` (label, short name,
+colour and the function of a :class:`LayerView`); :data:`SCORES` selects the paper's measures
+(Eqs. 3-5, one-bit quantization) and the field's usual scores:
 
 - ``selectivity``: the class selectivity index of Morcos et al. (2018),
   ``(mu_max - mu_rest) / (mu_max + mu_rest)`` with ``mu_max`` the largest class-conditional mean
@@ -16,25 +17,25 @@ field's usual scores:
   ``|t_j(x) * dL/dt_j(x)|`` with ``L`` the cross-entropy of sample ``x``;
 - ``oracle``: the validation accuracy lost (points) when the neuron alone is ablated to zero.
 
-Adding a score is one :class:`Score` entry (plus a test against a plain implementation). All of
-them are computed in float64 on the validation set, never on the test set that ablation curves
-are read on. Scores see the layer through :class:`LayerView`, which computes the outputs, the
-gradients and the single-neuron drops once and only when a score asks for them.
+Adding a score is one entry of kind ``"score"`` in :mod:`nbutils.orderings` (plus a test against
+a plain implementation). All of them are computed in float64 on the validation set, never on the
+test set that ablation curves are read on. Scores see the layer through :class:`LayerView`, which
+computes the outputs, the gradients and the single-neuron drops once and only when a score asks
+for them.
 """
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import checks
+from . import checks, orderings
 from .ensemble import EnsembleMLP
-from .measures import MEASURES, neuron_measures
+from .measures import neuron_measures
+from .orderings import Ordering
 
 
 class LayerView:
@@ -110,6 +111,11 @@ class LayerView:
         """Outgoing weights ``(M, n, n_next)``."""
         return self.model.weights[self.layer + 1].detach()
 
+    @property
+    def selectivity(self) -> Tensor:
+        """Morcos et al.'s class selectivity index ``(M, n)`` (:func:`class_selectivity`)."""
+        return class_selectivity(self.outputs, self.y, self.n_classes)
+
     def information(self, measure: str) -> Tensor:
         """One of the paper's measures (one-bit quantization), ``(M, n)`` in bits."""
         return self._measures[measure]
@@ -134,42 +140,8 @@ def class_selectivity(outputs: Tensor, labels: Tensor, n_classes: int) -> Tensor
                        torch.zeros_like(top))
 
 
-@dataclass(frozen=True)
-class Score:
-    """One neuron-importance score: its function of a :class:`LayerView` returning ``(M, n)``
-    and how the book shows it."""
-
-    name: str
-    fn: Callable[[LayerView], Tensor]
-    label: str
-    color: str
-    source: str     # where it comes from
-
-
-def _information(name: str) -> Callable[[LayerView], Tensor]:
-    return lambda view: view.information(name)
-
-
-SCORES: dict[str, Score] = {
-    s.name: s for s in (
-        *(Score(m.name, _information(m.name), m.label, m.color, f"the paper, {m.equation}")
-          for m in MEASURES.values()),
-        Score("selectivity", lambda v: class_selectivity(v.outputs, v.y, v.n_classes),
-              "Class selectivity", "tab:purple", "Morcos et al. (2018)"),
-        Score("mean", lambda v: v.outputs.mean(1), "Mean output", "tab:brown",
-              "validation mean"),
-        Score("variance", lambda v: v.outputs.var(1, unbiased=False), "Output variance",
-              "tab:pink", "validation variance"),
-        Score("w_in", lambda v: v.weights_in.norm(dim=1), "Incoming weight norm", "tab:olive",
-              "L2 norm of the incoming weights"),
-        Score("w_out", lambda v: v.weights_out.norm(dim=2), "Outgoing weight norm", "tab:cyan",
-              "He et al. (2014)"),
-        Score("taylor", lambda v: (v.outputs * v.gradients).abs().mean(1), "Taylor score",
-              "tab:orange", "Molchanov et al. (2017)"),
-        Score("oracle", lambda v: v.single_drops, "Single-neuron drop", "black",
-              "accuracy lost when the neuron alone is ablated"),
-    )
-}
+SCORES = orderings.SCORES   # the paper's measures and the field's scores (a live view)
+Score = Ordering            # deprecated: a score is an Ordering of the registry
 
 
 def importance_scores(model: EnsembleMLP, x: Tensor, y: Tensor, layer: int,

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cache, checks
-from .analysis import PER_CLASS, SECONDS
+from .analysis import PER_CLASS, RESULT_KINDS, SECONDS
 from .config import Profile, TrainConfig
 from .experiment import TRAINING, WEIGHTS, Anchor, TrainedEnsemble
 from .shards import MERGED, SHARD, SeedRange, ShardError, command, stored_shards
@@ -50,10 +50,9 @@ HISTORIES = ("val_history", "train_acc", "train_loss")   # summary arrays (epoch
 ROUNDING = ("merged from shards trained apart: each member is an independent training of its "
             "seed, as in one run of all seeds, but in float32 not bit-identical to it (batched "
             "kernels round differently for other ensemble sizes; see nbutils.shards)")
-# kinds of results whose arrays all have the member first (besides SECONDS and PER_CLASS)
-PER_MEMBER_KINDS = frozenset({"measures", "activity", "layer", "whole", "quantizer_layer",
-                              "scores", "score_layer", "prune", "prune-wide",
-                              "prune-layerwise", "prune-finetune", "course-mask"})
+# kinds of results whose arrays all have the member first (besides SECONDS and PER_CLASS): every
+# result of nbutils.analysis but MEMBER, as its decorator (analysis.result) registers them
+PER_MEMBER_KINDS = frozenset(kind for kind, per_member in RESULT_KINDS.items() if per_member)
 
 
 @dataclass

@@ -6,9 +6,11 @@ and checks its inputs: an array of the wrong shape raises ``ValueError`` naming 
 Accuracies are fractions in [0, 1] (as :mod:`nbutils.experiment` returns them) and are plotted
 in percent. Nothing here calls ``plt.show`` or closes figures: the chapters do.
 
-One visual vocabulary for orderings, shared by all figures: a colour per measure (entropy blue,
-mutual information red, KL selectivity green), black for random; low values first solid, high
-values first dashed (the paper's Fig. 3 convention).
+One visual vocabulary for orderings, shared by all figures: the label, short name and colour of
+each ordering in the one registry, :data:`nbutils.orderings.ORDERINGS` (entropy blue, mutual
+information red, KL selectivity green, random black, ...); in ablation figures low values first
+solid, high values first dashed (the paper's Fig. 3 convention); in pruning figures
+(:func:`pruning_panel`) He et al.'s criteria dashed.
 """
 from __future__ import annotations
 
@@ -20,14 +22,16 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 
-from . import checks
+from . import checks, style
 from .activations import ACTIVATION_TABLE
 from .config import ARCHITECTURES, REGULARIZER_LABELS
 from .measures import MEASURES
-from .orderings import ordering_names, split_ordering
+from .orderings import CRITERION, ORDERINGS, PRUNING, RANDOM, ordering_names, split_ordering
 from .stats import mean_std
 
-RANDOM_COLOR = "black"
+style.use()  # figures as SVG, text kept as text (nbutils.style)
+
+RANDOM_COLOR = ORDERINGS[RANDOM].color   # the registry's (kept for callers of this name)
 DIRECTION_STYLES = {"low": "-", "high": "--"}
 DIRECTION_TEXT = {"low": "low first", "high": "high first"}
 # Fig. 1 statistics: colour and line style of the vertical marks on each violin.
@@ -39,16 +43,16 @@ def ordering_label(name: str) -> str:
     """Legend text: ``"MI, high first"``, ``"random"``."""
     measure, direction = split_ordering(name)
     if measure is None:
-        return "random"
-    return f"{MEASURES[measure].short}, {DIRECTION_TEXT[direction]}"
+        return ORDERINGS[RANDOM].short
+    return f"{ORDERINGS[measure].short}, {DIRECTION_TEXT[direction]}"
 
 
 def ordering_style(name: str) -> dict:
     """Keyword arguments of ``Axes.plot`` for one ordering (colour, line style, width)."""
     measure, direction = split_ordering(name)
     if measure is None:
-        return {"color": RANDOM_COLOR, "linestyle": "-", "linewidth": 1.6}
-    return {"color": MEASURES[measure].color, "linestyle": DIRECTION_STYLES[direction],
+        return {"color": ORDERINGS[RANDOM].color, "linestyle": "-", "linewidth": 1.6}
+    return {"color": ORDERINGS[measure].color, "linestyle": DIRECTION_STYLES[direction],
             "linewidth": 1.4}
 
 
@@ -397,24 +401,29 @@ def layer_composition(ax: Axes, layer_of: Mapping[str, np.ndarray],
     return ax
 
 
-PRUNING_STYLES = {  # chapter 9: the note's measures solid, random black, He et al. dashed
-    "entropy": {"color": "tab:blue", "linestyle": "-"},
-    "mi": {"color": "tab:orange", "linestyle": "-"},
-    "kl": {"color": "tab:green", "linestyle": "-"},
-    "random": {"color": RANDOM_COLOR, "linestyle": "-"},
-    "he-entropy": {"color": "tab:purple", "linestyle": "--"},
-    "he-weight": {"color": "tab:brown", "linestyle": "--"},
-}
-PRUNING_LABELS = {"entropy": "entropy", "mi": "mutual information", "kl": "KL selectivity",
-                  "random": "random", "he-entropy": "He et al.: activation entropy",
-                  "he-weight": "He et al.: weight norm"}
+def pruning_style(name: str) -> dict:
+    """Keyword arguments of ``Axes.plot`` for one pruning ordering (a name of
+    :data:`nbutils.orderings.PRUNING`): its registry colour, solid, He et al.'s criteria dashed."""
+    o = PRUNING[name]
+    return {"color": o.color, "linestyle": "--" if o.kind == CRITERION else "-"}
+
+
+def __getattr__(name: str):
+    """Deprecated names, computed from the registry: ``PRUNING_STYLES`` (ordering ->
+    :func:`pruning_style`) and ``PRUNING_LABELS`` (ordering -> its registry label)."""
+    if name == "PRUNING_STYLES":
+        return {o: pruning_style(o) for o in PRUNING}
+    if name == "PRUNING_LABELS":
+        return {o: entry.label for o, entry in PRUNING.items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def pruning_panel(ax: Axes, counts: Sequence[int], curves: Mapping[str, np.ndarray], *,
                   title: str | None = None, xlabel: str = "neurons removed",
                   legend: bool | str = False, fontsize: float = 9) -> Axes:
     """Chapter 9: test accuracy (%) of pruned networks against the number of neurons removed,
-    one line per ordering (mean over seeds; keys of :data:`PRUNING_STYLES`, lowest first).
+    one line per ordering (mean over seeds; names of :data:`nbutils.orderings.PRUNING`, lowest
+    first), in :func:`pruning_style` with the registry's label.
 
     Args:
         ax: the Axes to draw into.
@@ -435,15 +444,14 @@ def pruning_panel(ax: Axes, counts: Sequence[int], curves: Mapping[str, np.ndarr
     if not isinstance(ax, Axes):
         raise ValueError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     for name, c in curves.items():
-        if name not in PRUNING_STYLES:
-            raise ValueError(f"curves: unknown ordering {name!r}; allowed: "
-                             f"{list(PRUNING_STYLES)}")
+        if name not in PRUNING:
+            raise ValueError(f"curves: unknown ordering {name!r}; allowed: {list(PRUNING)}")
         c = np.asarray(c, dtype=float)
         if c.ndim != 2 or c.shape[1] != len(counts):
             raise ValueError(f"curves[{name!r}] has shape {c.shape}, expected (M, "
                              f"{len(counts)})")
-        ax.plot(counts, 100 * c.mean(axis=0), marker="o", ms=3, label=PRUNING_LABELS[name],
-                **PRUNING_STYLES[name])
+        ax.plot(counts, 100 * c.mean(axis=0), marker="o", ms=3, label=PRUNING[name].label,
+                **pruning_style(name))
     ax.set_xlabel(xlabel, fontsize=fontsize)
     ax.set_ylabel("test accuracy (%)", fontsize=fontsize)
     ax.tick_params(labelsize=fontsize - 1)

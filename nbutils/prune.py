@@ -14,25 +14,49 @@ two surgeries:
 
 :func:`course_mask` is the course replication's reading of bias balancing, a multiplicative mask
 ``t_j -> P(T_j = 1) t_j`` on the kept neuron (folded into the next layer's weights; nothing is
-removed), kept for comparison. :func:`outgoing_weight_norm` is the weight criterion of He et al.
-(ICASSP 2014); entropy, mutual information and KL selectivity come from
-:mod:`nbutils.measures`.
+removed), kept for comparison.
+
+The orderings (claims P2, P4) are the entries of :data:`nbutils.orderings.PRUNING`: the paper's
+measures (one bit, on the validation set D), random, and He et al.'s two criteria (ICASSP 2014):
+the entropy of the activation (:data:`HE_BINS` equal-width bins of each neuron's observed range,
+:func:`nbutils.measures.uniform_bins`; He et al. split at 0.5) and the norm of the outgoing
+weights (:func:`outgoing_weight_norm`). Each scores a :class:`MemberLayer`; the lowest score is
+pruned first.
+
+Why this module runs its own networks beside the ensemble engine: the note prunes *physically
+smaller* networks (the point of claims P1-P4 and of the latency table), one ordinary
+``torch.nn.Sequential`` per member whose widths change with every surgery (a layer may even go
+to width 0), evaluated in float64. :class:`nbutils.ensemble.EnsembleMLP` stacks members of one
+architecture (equal widths, the paper's layout), runs them through its own batched kernels and
+counts accuracies in float32, so its forward (:meth:`~nbutils.ensemble.EnsembleMLP.accuracy`,
+:meth:`~nbutils.ensemble.EnsembleMLP.layer_output`) and :func:`nbutils.train.train_ensemble`
+(which trains a configuration from its initialisation) cannot run these networks without changing
+the chapter's method and numbers; :func:`layer_outputs`, :func:`accuracy` and :func:`finetune`
+are therefore the few lines that run a ``Sequential``. What is shared: the members come from
+:meth:`~nbutils.ensemble.EnsembleMLP.member`, the measures from :mod:`nbutils.measures`, the
+sample order of fine-tuning from :func:`nbutils.train.epoch_order`, and the parameter and FLOP
+counts of a plain MLP from :func:`nbutils.ensemble.param_count` and
+:func:`nbutils.ensemble.forward_flops_per_sample` (also read by :mod:`nbutils.cost`).
 """
 from __future__ import annotations
 
+import copy
+import logging
+import time
+import warnings
 from collections.abc import Sequence
+from functools import cached_property
 
 import torch
 from torch import Tensor, nn
 
-from . import checks
+from . import checks, orderings
+from .ensemble import forward_flops_per_sample, param_count
+from .measures import neuron_measures
+from .train import epoch_order
 
 SURGERIES: tuple[str, ...] = ("remove", "balance")
-# Pruning orderings (claim P2, P4): the paper's measures (one bit, on the validation set D),
-# random, and He et al.'s two criteria: entropy of the activation (HE_BINS equal-width bins of
-# each neuron's observed range, nbutils.measures.uniform_bins; He et al. split at 0.5) and the
-# norm of the outgoing weights. Every score ranks "prune first" = lowest.
-PRUNING_ORDERINGS: tuple[str, ...] = ("entropy", "mi", "kl", "random", "he-entropy", "he-weight")
+PRUNING_ORDERINGS = orderings.PRUNING   # names (and entries) of the pruning orderings, live
 HE_BINS = 10
 
 
@@ -52,7 +76,8 @@ def widths(mlp: nn.Sequential) -> list[int]:
 
 
 def layer_outputs(mlp: nn.Sequential, x: Tensor, layer: int, chunk: int = 8192) -> Tensor:
-    """Outputs ``t`` ``(N, n)`` of hidden ``layer`` (0-based, eval mode) for inputs ``x``."""
+    """Outputs ``t`` ``(N, n)`` of hidden ``layer`` (0-based, eval mode) for inputs ``x``: the
+    ``Sequential``'s own modules (a pruned network has widths no ``EnsembleMLP`` holds)."""
     blocks = hidden_layers(mlp)
     checks.index(layer, len(blocks), "layer", "0 = the first hidden layer")
     stop = blocks[layer][-1] + 1
@@ -202,6 +227,13 @@ def finetune(mlp: nn.Sequential, x_train: Tensor, y_train: Tensor, epochs: int, 
     """Fine-tune a (pruned) MLP with the note's optimizer: Adam, cross-entropy + L2, batches of
     32, the sample order drawn from ``seed``. The retraining bias balancing is meant to replace.
 
+    Not :func:`nbutils.train.train_ensemble`: that trains a configuration's networks from their
+    initialisation as one ensemble of equal widths, drawing each member's sample order from
+    ``derive_seed(seed, "order")``; here one pruned ``Sequential`` goes on from its own weights,
+    its sample order drawn from ``seed`` itself (by :func:`nbutils.train.epoch_order`, as training
+    draws it). Running it through the ensemble would change the fine-tuned networks, and so claim
+    P3's numbers.
+
     Args:
         mlp: the network, not modified.
         x_train: training inputs ``(N, d)``.
@@ -215,9 +247,6 @@ def finetune(mlp: nn.Sequential, x_train: Tensor, y_train: Tensor, epochs: int, 
     Returns:
         ``(model, seconds)``: the fine-tuned copy in eval mode and the wall time it took.
     """
-    import copy
-    import time
-
     checks.positive_int(epochs, "epochs")
     checks.positive_int(seed, "seed")
     model = copy.deepcopy(mlp).train()
@@ -227,7 +256,7 @@ def finetune(mlp: nn.Sequential, x_train: Tensor, y_train: Tensor, epochs: int, 
     with torch.random.fork_rng():
         torch.manual_seed(seed)   # Dropout masks, if the network has Dropout
         for _ in range(epochs):
-            order = torch.randperm(x_train.shape[0], generator=gen)
+            order = epoch_order(gen, x_train.shape[0])
             for i in range(0, order.numel(), batch_size):
                 idx = order[i:i + batch_size]
                 loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
@@ -240,8 +269,6 @@ def finetune(mlp: nn.Sequential, x_train: Tensor, y_train: Tensor, epochs: int, 
 def latency(mlp: nn.Sequential, batch_size: int, min_run_time: float = 0.5) -> float:
     """Median seconds of one forward pass on ``batch_size`` inputs on the CPU, measured with
     ``torch.utils.benchmark`` (which handles warm-up and threads)."""
-    import logging
-
     # torch.utils.benchmark imports torch.utils.cpp_extension, which logs a warning about a
     # missing CUDA runtime on CPU-only machines: irrelevant to a CPU timing, and noise in a book
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
@@ -255,10 +282,44 @@ def latency(mlp: nn.Sequential, batch_size: int, min_run_time: float = 0.5) -> f
     return float(timer.blocked_autorange(min_run_time=min_run_time).median)
 
 
+class MemberLayer:
+    """Hidden ``layer`` (0-based) of one network ``mlp`` seen on the validation set ``x, y``:
+    what the pruning orderings score (:data:`nbutils.orderings.PRUNING`), each ``(n,)`` in
+    float64, computed on first use."""
+
+    def __init__(self, mlp: nn.Sequential, x: Tensor, y: Tensor, activation: str, layer: int):
+        self.mlp, self.x, self.y, self.activation, self.layer = mlp, x, y, activation, layer
+
+    @cached_property
+    def outputs(self) -> Tensor:
+        """The layer's outputs ``(1, N, n)`` (one member, as :mod:`nbutils.measures` reads)."""
+        return layer_outputs(self.mlp, self.x, self.layer).unsqueeze(0)
+
+    @cached_property
+    def _one_bit(self):
+        return neuron_measures(self.outputs, self.y, self.activation)
+
+    def information(self, measure: str) -> Tensor:
+        """One of the paper's measures (one-bit quantization) in bits."""
+        return self._one_bit[measure][0]
+
+    @cached_property
+    def binned_entropy(self) -> Tensor:
+        """He et al.'s activation entropy: :data:`HE_BINS` equal-width bins of each neuron's
+        observed range."""
+        return neuron_measures(self.outputs, self.y, self.activation, scheme="uniform",
+                               n_bins=HE_BINS)["entropy"][0]
+
+    @property
+    def outgoing_weight_norm(self) -> Tensor:
+        """He et al.'s weight criterion (:func:`outgoing_weight_norm`, ``p = 1``)."""
+        return outgoing_weight_norm(self.mlp, self.layer).to(torch.float64)
+
+
 def pruning_scores(mlp: nn.Sequential, x_val: Tensor, y_val: Tensor, activation: str,
                    seed: int) -> list[dict[str, Tensor]]:
     """Per hidden layer, a score ``(n,)`` for every ordering of :data:`PRUNING_ORDERINGS`
-    (the lowest is pruned first).
+    (the lowest is pruned first; ``random``: a permutation, one draw per layer).
 
     Args:
         mlp: the network.
@@ -270,26 +331,20 @@ def pruning_scores(mlp: nn.Sequential, x_val: Tensor, y_val: Tensor, activation:
     Returns:
         One dict per hidden layer, ordering name -> float64 scores ``(n,)``.
     """
-    from .measures import neuron_measures
-
     checks.positive_int(seed, "seed")
     gen = torch.Generator().manual_seed(seed)
     out = []
     for layer in range(len(hidden_layers(mlp))):
-        t = layer_outputs(mlp, x_val, layer).unsqueeze(0)           # (1, N, n)
-        one_bit = neuron_measures(t, y_val, activation)
-        binned = neuron_measures(t, y_val, activation, scheme="uniform", n_bins=HE_BINS)
-        n = t.shape[2]
-        out.append({"entropy": one_bit["entropy"][0], "mi": one_bit["mi"][0],
-                    "kl": one_bit["kl"][0],
-                    "random": torch.randperm(n, generator=gen).to(torch.float64),
-                    "he-entropy": binned["entropy"][0],
-                    "he-weight": outgoing_weight_norm(mlp, layer).to(torch.float64)})
+        view = MemberLayer(mlp, x_val, y_val, activation, layer)
+        out.append({name: (torch.randperm(view.outputs.shape[2], generator=gen)
+                           .to(torch.float64) if o.kind == orderings.RANDOM else o.fn(view))
+                    for name, o in PRUNING_ORDERINGS.items()})
     return out
 
 
 def accuracy(mlp: nn.Sequential, x: Tensor, y: Tensor, chunk: int = 8192) -> float:
-    """Test accuracy (fraction) of an MLP."""
+    """Test accuracy (fraction, correct / N exactly) of one ``Sequential`` (not
+    :meth:`nbutils.ensemble.EnsembleMLP.accuracy`, which counts in float32: module docstring)."""
     mlp = mlp.eval()
     with torch.no_grad():
         correct = sum(int((mlp(x[i:i + chunk]).argmax(1) == y[i:i + chunk]).sum())
@@ -326,24 +381,23 @@ def pruning_curve(mlp: nn.Sequential, layer: int, score: Tensor, counts: Sequenc
 
 
 def parameter_count(mlp: nn.Sequential) -> int:
-    """Number of parameters (weights, biases, batch-norm affine parameters)."""
+    """Number of parameters (weights, biases, batch-norm affine parameters) the network holds;
+    for a plain MLP :func:`nbutils.ensemble.param_count` of its :func:`widths`."""
     return sum(p.numel() for p in mlp.parameters())
 
 
 def flops_per_sample(mlp: nn.Sequential) -> int:
-    """Multiply-adds of one forward pass of the ``Linear`` layers, times 2."""
-    return sum(2 * m.in_features * m.out_features for m in mlp if isinstance(m, nn.Linear))
+    """Multiply-adds of one forward pass of the ``Linear`` layers, times 2
+    (:func:`nbutils.ensemble.forward_flops_per_sample` of its :func:`widths`)."""
+    return forward_flops_per_sample(widths(mlp))
 
 
 # ------------------------------------------------------------------------------ helpers
 def _copy(module: nn.Module) -> nn.Module:
-    import copy
     return copy.deepcopy(module)
 
 
 def _linear(weight: Tensor, bias: Tensor) -> nn.Linear:
-    import warnings
-
     with warnings.catch_warnings():   # a layer of width 0 (pruned entirely) has empty weights
         warnings.filterwarnings("ignore", "Initializing zero-element tensors is a no-op")
         lin = nn.utils.skip_init(nn.Linear, weight.shape[1], weight.shape[0],
@@ -370,7 +424,8 @@ def _batch_norm(bn: nn.BatchNorm1d, keep: Tensor) -> nn.Module:
 def size_after(widths_: Sequence[int], removed: dict[int, int]) -> tuple[int, int]:
     """Parameters and FLOPs per sample (2 x multiply-adds of the ``Linear`` layers) of a plain
     MLP of layer widths ``widths_`` (input, hidden..., output; no batch norm) after removing
-    ``removed[layer]`` neurons of hidden layer ``layer``, without building it."""
+    ``removed[layer]`` neurons of hidden layer ``layer``, without building it
+    (:func:`nbutils.ensemble.param_count`, :func:`nbutils.ensemble.forward_flops_per_sample`)."""
     w = list(widths_)
     for layer, k in removed.items():
         checks.index(layer, len(w) - 2, "layer", "0 = the first hidden layer")
@@ -379,9 +434,7 @@ def size_after(widths_: Sequence[int], removed: dict[int, int]) -> tuple[int, in
             raise ValueError(f"removed: {k} neurons of hidden layer {layer}, which has "
                              f"{w[layer + 1]}")
         w[layer + 1] -= k
-    params = sum(a * b + b for a, b in zip(w[:-1], w[1:]))
-    flops = sum(2 * a * b for a, b in zip(w[:-1], w[1:]))
-    return params, flops
+    return param_count(w), forward_flops_per_sample(w)
 
 
 def largest_within(accuracy_: Sequence[float], counts: Sequence[int], intact: float,

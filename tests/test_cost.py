@@ -35,3 +35,21 @@ def test_flops_estimates():
         cost.ablation_flops("cifar10_funnel", 4, [0], 100)
     with pytest.raises(ValueError, match="epochs"):
         cost.training_flops("mnist", 10, 0)
+
+
+def test_the_pruned_networks_are_counted_as_the_ensembles():
+    """Chapter 9's sizes (nbutils.prune) and chapter 7's estimates share one count of
+    parameters and forward FLOPs (nbutils.ensemble)."""
+    from nbutils import prune
+    from nbutils.ensemble import build_reference_mlp, forward_flops_per_sample
+
+    widths = [784, 200, 200, 10]
+    assert forward_flops_per_sample(widths) == 2 * (784 * 200 + 200 * 200 + 200 * 10)
+    assert prune.size_after(widths, {}) == (cost.parameter_count("pruning"),
+                                            forward_flops_per_sample(widths))
+    mlp = build_reference_mlp(widths, "sigmoid", 1)
+    assert prune.parameter_count(mlp) == cost.parameter_count("pruning")
+    assert prune.flops_per_sample(mlp) == forward_flops_per_sample(widths)
+    assert prune.size_after(widths, {1: 50}) == (
+        784 * 200 + 200 + 200 * 150 + 150 + 150 * 10 + 10,
+        2 * (784 * 200 + 200 * 150 + 150 * 10))

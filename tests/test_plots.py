@@ -258,13 +258,32 @@ def test_pruning_panel_draws_the_mean_of_each_ordering():
               "he-weight": np.array([[0.98, 0.96, 0.70], [0.96, 0.94, 0.60]])}
     plots.pruning_panel(ax, counts, curves, title="layer 1", legend=True)
     lines = {line.get_label(): line for line in ax.get_lines()}
-    np.testing.assert_allclose(lines["mutual information"].get_ydata(), [97.0, 96.0, 85.0])
+    np.testing.assert_allclose(lines["Mutual information"].get_ydata(), [97.0, 96.0, 85.0])
+    assert lines["Mutual information"].get_color() == "tab:red"   # the registry's, as Fig. 3
     assert lines["He et al.: weight norm"].get_linestyle() == "--"
     with pytest.raises(ValueError, match="unknown ordering"):
         plots.pruning_panel(ax, counts, {"weights": curves["mi"]})
     with pytest.raises(ValueError, match="expected"):
         plots.pruning_panel(ax, [0, 50], curves)
     plt.close(fig)
+
+
+def test_every_figure_reads_one_registry_of_orderings():
+    """Ablation and pruning figures take labels and colours from nbutils.orderings.ORDERINGS,
+    so an ordering looks the same in every figure; the old pruning names still answer."""
+    from nbutils.orderings import ORDERINGS, PRUNING
+
+    for m in ("entropy", "mi", "kl"):
+        assert plots.ordering_style(f"{m}-high")["color"] == ORDERINGS[m].color
+        assert plots.pruning_style(m) == {"color": ORDERINGS[m].color, "linestyle": "-"}
+        assert plots.PRUNING_LABELS[m] == ORDERINGS[m].label
+    assert plots.pruning_style("he-entropy")["linestyle"] == "--"
+    assert plots.PRUNING_STYLES["random"]["color"] == plots.RANDOM_COLOR == "black"
+    assert set(plots.PRUNING_STYLES) == set(plots.PRUNING_LABELS) == set(PRUNING)
+    assert plots.ordering_label("selectivity-low") == "selectivity, low first"
+    assert plots.ordering_style("he-weight-high")["color"] == ORDERINGS["he-weight"].color
+    with pytest.raises(AttributeError):
+        _ = plots.PRUNING_COLOURS
 
 
 def test_screen_panel_draws_one_bar_per_reading_and_config():

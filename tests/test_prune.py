@@ -172,6 +172,30 @@ def test_pruning_scores_and_curve(nets):
         prune.pruning_curve(mlp, 1, scores[1]["mi"], [-1], "remove", x_train, x_test, y)
 
 
+def test_pruning_scores_are_what_they_were(nets):
+    """Each ordering's score, from the registry's function of a MemberLayer, is bit for bit the
+    score the hard-coded version computed (one-bit measures, He et al.'s binned entropy and
+    weight norm, one permutation per layer from the seed's generator, layer 1 first)."""
+    from nbutils.measures import neuron_measures
+
+    model, _, x_test = nets
+    mlp = model.member(1).double()
+    y = torch.arange(x_test.shape[0]) % 10
+    scores = prune.pruning_scores(mlp, x_test, y, "sigmoid", seed=5)
+    gen = torch.Generator().manual_seed(5)
+    for layer in range(2):
+        t = prune.layer_outputs(mlp, x_test, layer).unsqueeze(0)
+        one_bit = neuron_measures(t, y, "sigmoid")
+        binned = neuron_measures(t, y, "sigmoid", scheme="uniform", n_bins=prune.HE_BINS)
+        old = {"entropy": one_bit["entropy"][0], "mi": one_bit["mi"][0], "kl": one_bit["kl"][0],
+               "random": torch.randperm(200, generator=gen).to(torch.float64),
+               "he-entropy": binned["entropy"][0],
+               "he-weight": prune.outgoing_weight_norm(mlp, layer).to(torch.float64)}
+        assert list(scores[layer]) == list(old)
+        for name, value in old.items():
+            assert torch.equal(scores[layer][name], value), (layer, name)
+
+
 def test_a_layer_pruned_entirely_leaves_a_constant_network(nets):
     model, x_train, x_test = nets
     mlp = model.member(0).double()
