@@ -17,6 +17,7 @@ import numpy as np
 
 from ..claims import Claim, Reason, explain, pm, scale_note, why
 from ..config import CHAPTER_CONFIGS
+from ..orderings import PRUNING
 from ..stats import Gap, format_gap, mean_gap
 from ..verdicts import (
     P2_SHARE,
@@ -82,7 +83,7 @@ def layers_figure(per_layer: Sequence[dict], counts: Sequence[int]):
     for layer, row in enumerate(axes):
         for ax, surgery in zip(row, prune.SURGERIES):
             plots.pruning_panel(ax, counts, {o: per_layer[layer][f"{o}/{surgery}"]
-                                             for o in prune.PRUNING_ORDERINGS},
+                                             for o in PRUNING},
                                 title=f"layer {layer + 1}, {SURGERY_TEXT[surgery]}",
                                 xlabel=f"neurons removed from layer {layer + 1}")
     plots.figure_legend(fig, axes[0, 0], ncol=3)
@@ -95,14 +96,14 @@ def within_table(per_layer: Sequence[dict], counts: Sequence[int], intact: float
     mean accuracy stays within 1 point of ``intact`` (:func:`nbutils.prune.largest_within`)."""
     import pandas as pd
 
-    from .. import plots, prune
+    from .. import prune
 
     table = pd.DataFrame(
-        [{"layer": layer + 1, "ordering": plots.PRUNING_LABELS[o],
+        [{"layer": layer + 1, "ordering": PRUNING[o].label,
           **{SURGERY_TEXT[s]: prune.largest_within(curves[f"{o}/{s}"].mean(axis=0), counts,
                                                    intact)
              for s in prune.SURGERIES}}
-         for layer, curves in enumerate(per_layer) for o in prune.PRUNING_ORDERINGS]
+         for layer, curves in enumerate(per_layer) for o in PRUNING]
     ).set_index(["layer", "ordering"])
     table.columns.name = "largest k within 1 point"
     return table
@@ -119,7 +120,7 @@ def with_finetuning(within, tuned_all: dict, counts: Sequence[int], intact: floa
                     ("balance", "bias balancing + fine-tuning")):
         out[f"{name} (k = {', '.join(map(str, counts))} tried)"] = [
             prune.largest_within(tuned_all[o][layer][f"{s}/after"].mean(axis=0), counts, intact)
-            for layer in range(n_layers) for o in prune.PRUNING_ORDERINGS]
+            for layer in range(n_layers) for o in PRUNING]
     return out
 
 
@@ -179,19 +180,19 @@ def finetune_figure(tuned_all: dict, counts: Sequence[int], hidden: Sequence[int
     ``k``; the intact network dotted."""
     import matplotlib.pyplot as plt
 
-    from .. import plots, prune
+    from .. import plots
 
     fig, axes = plt.subplots(len(hidden), len(counts), figsize=(10, 6.8), sharey=True,
                              layout="constrained")
-    x = np.arange(len(prune.PRUNING_ORDERINGS))
+    x = np.arange(len(PRUNING))
     for layer, row in enumerate(axes):
         for i, (ax, k) in enumerate(zip(row, counts)):
             for j, (key, label) in enumerate(FINETUNED.items()):
                 means = [100 * tuned_all[o][layer][key][:, i].mean()
-                         for o in prune.PRUNING_ORDERINGS]
+                         for o in PRUNING]
                 ax.plot(x + 0.15 * (j - 1.5), means, MARKERS[key], label=label)
-            ax.set_xticks(x, [plots.PRUNING_LABELS[o].replace("He et al.: ", "He: ")
-                              for o in prune.PRUNING_ORDERINGS], rotation=30, ha="right",
+            ax.set_xticks(x, [PRUNING[o].short
+                              for o in PRUNING], rotation=30, ha="right",
                           fontsize=8)
             ax.set_title(f"layer {layer + 1}, {k} of {hidden[layer]} removed", fontsize=10,
                          loc="left")
@@ -234,7 +235,7 @@ def size_figure(per_layer: Sequence[dict], counts: Sequence[int], widths: Sequen
         size = np.array([prune.size_after(widths, {layer: k}) for k in counts])  # (params, flops)
         for o in ("mi", "random", "he-weight"):
             ax.plot(size[:, 0] / 1e3, 100 * per_layer[layer][f"{o}/balance"].mean(axis=0),
-                    marker="o", ms=3, label=plots.PRUNING_LABELS[o], **plots.PRUNING_STYLES[o])
+                    marker="o", ms=3, label=PRUNING[o].label, **plots.pruning_style(o))
         ax.set(xlabel="parameters left (thousands)", title=f"pruning layer {layer + 1}")
         ax.grid(alpha=0.3)
         per_param = (size[0, 1] - size[-1, 1]) / (size[0, 0] - size[-1, 0])  # FLOPs per param
