@@ -75,3 +75,19 @@ def layer_curves(layer: int, value: str = "zero") -> Callable[[object], object]:
     from .. import analysis
 
     return lambda ens: analysis.layer_curves(ens, layer, value)
+
+
+def pivot_gaps(rows: list[dict]) -> tuple[object, object]:
+    """Gap rows ``{"panel", "layer", "k", "ordering", "MG", "p"}`` as two tables indexed by
+    (panel, layer, k), one column per ordering in the order met: the mean gaps (points) and
+    their p-values (formatted)."""
+    import pandas as pd
+
+    from ..stats import format_p
+
+    gaps = pd.DataFrame(rows)
+    orderings = list(gaps["ordering"].unique())
+    index = ["panel", "layer", "k"]
+    mg = gaps.pivot(index=index, columns="ordering", values="MG")[orderings]
+    p = gaps.pivot(index=index, columns="ordering", values="p")[orderings]
+    return mg, p.map(format_p)

@@ -43,7 +43,7 @@ from ..verdicts import (
     some_cases_verdict,
     verdict_from,
 )
-from . import K_FRACTION, Config, Request, hidden, layer_curves
+from . import K_FRACTION, Config, Request, hidden, layer_curves, pivot_gaps
 
 NOTEBOOK = "06_layerwise_fashionmnist"
 CONFIGS: tuple[Config, ...] = CHAPTER_CONFIGS["fig4"]
@@ -201,12 +201,7 @@ def gap_tables(curves: Curves) -> tuple[pd.DataFrame, pd.DataFrame]:
         for _, row in gap_table(c, "random", k).iterrows():
             rows.append({"panel": key, "layer": l + 1, "k": k, "ordering": row["ordering"],
                          "MG": row[f"MG@{k}"], "p": row["p"]})
-    gaps = pd.DataFrame(rows)
-    orderings = list(gaps["ordering"].unique())
-    index = ["panel", "layer", "k"]
-    mg = gaps.pivot(index=index, columns="ordering", values="MG")[orderings]
-    p = gaps.pivot(index=index, columns="ordering", values="p")[orderings]
-    return mg, p.map(format_p)
+    return pivot_gaps(rows)
 
 
 def gap_of(curves: Curves, key: str, l: int, ordering: str) -> Gap:

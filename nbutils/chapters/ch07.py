@@ -35,7 +35,7 @@ from ..verdicts import (
     is_small_gap,
     verdict_from,
 )
-from . import K_FRACTION, Config, Request, hidden
+from . import K_FRACTION, Config, Request, hidden, pivot_gaps
 
 NOTEBOOK = "07_layerwise_cifar10"
 CONFIGS: tuple[Config, ...] = CHAPTER_CONFIGS["fig5"]   # networks (a)-(c)
@@ -271,12 +271,7 @@ def gap_tables(r: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
             for _, row in gap_table(c, "random", k, grid=r.grids[key, l]).iterrows():
                 rows.append({"panel": key, "layer": l + 1, "k": k, "ordering": row["ordering"],
                              "MG": row[f"MG@{k}"], "p": row["p"]})
-    gaps = pd.DataFrame(rows)
-    orderings = list(gaps["ordering"].unique())
-    index = ["panel", "layer", "k"]
-    mg = gaps.pivot(index=index, columns="ordering", values="MG")[orderings]
-    p = gaps.pivot(index=index, columns="ordering", values="p")[orderings]
-    return mg, p.map(format_p)
+    return pivot_gaps(rows)
 
 
 def linearity(r: Results) -> pd.DataFrame:
