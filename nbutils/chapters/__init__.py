@@ -23,6 +23,10 @@ from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
 
+from .. import style
+
+style.use()   # every chapter imports its module: its figures are SVG (nbutils.style)
+
 Config = tuple[str, str, str]
 
 
