@@ -243,24 +243,24 @@ def test_run_notes_say_where_each_network_came_from_in_this_run(cache_dir, new_p
     """Chapter 5 run alone on an empty cache used to say its networks "were trained in chapter
     1" and that results computed in the run were "loaded from the results cache of an earlier
     run"."""
-    from nbutils import report
+    from nbutils import provenance
 
-    monkeypatch.setattr(report, "TIMINGS", [])
+    monkeypatch.setattr(provenance, "TIMINGS", [])
     ens = tiny()
     for path in (ens.weights_path, *(cache.results_dir() / ens.name).glob("*")):
         path.unlink()                               # an empty cache: this run trains
-    run = report.RunRecord("chX", "ci", "cpu")
+    run = provenance.RunRecord("chX", "ci", "cpu")
     analysis.measures(ens)
     analysis.layer_curves(ens, 0)                   # loads the measures computed just before
     text = run.text([ens])
     assert "It computed 2 result(s) and loaded 0." in text
     assert "1 was trained in this run, in " in text and "chapter 1" not in text
     new_process()                                   # a second run: everything from the cache
-    run = report.RunRecord("chX", "ci", "cpu")
+    run = provenance.RunRecord("chX", "ci", "cpu")
     analysis.layer_curves(tiny(), 0)
     text = run.text([tiny()])
     assert "loaded 1 from the results cache of an earlier run" in text
     assert "1 was not loaded, since the results asked for were stored (trained before" in text
-    run = report.RunRecord("chX", "ci", "cpu")
+    run = provenance.RunRecord("chX", "ci", "cpu")
     analysis.layer_curves(tiny(), 1)                # not cached: needs the weights
     assert "1 was loaded from the weights cache (trained before this run" in run.text([tiny()])
