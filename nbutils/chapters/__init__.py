@@ -23,7 +23,11 @@ from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
 
-from .. import style
+import pandas as pd
+
+from .. import analysis, style
+from ..config import ARCHITECTURES
+from ..stats import format_p
 
 style.use()   # every chapter imports its module: its figures are SVG (nbutils.style)
 
@@ -34,7 +38,6 @@ Config = tuple[str, str, str]
 class Request:
     """One result a chapter reads about a configuration: a label for the log, and the step
     that asks :mod:`nbutils.analysis` for it (memoized) from the trained ensemble."""
-
     label: str
     compute: Callable[[object], object]
 
@@ -68,16 +71,12 @@ K_FRACTION = 0.8   # chapters 2 and 5-7 read layer-wise gaps after ablating 80 %
 
 def hidden(config: Config) -> tuple[int, ...]:
     """The hidden widths of ``config``'s architecture."""
-    from ..config import ARCHITECTURES
-
     return ARCHITECTURES[config[0]].hidden
 
 
 def layer_curves(layer: int, value: str = "zero") -> Callable[[object], object]:
     """The step that asks for the ablation curves of hidden ``layer`` (0-based), neurons set to
     ``value`` (:func:`nbutils.analysis.layer_curves`)."""
-    from .. import analysis
-
     return lambda ens: analysis.layer_curves(ens, layer, value)
 
 
@@ -85,9 +84,6 @@ def pivot_gaps(rows: list[dict]) -> tuple[object, object]:
     """Gap rows ``{"panel", "layer", "k", "ordering", "MG", "p"}`` as two tables indexed by
     (panel, layer, k), one column per ordering in the order met: the mean gaps (points) and
     their p-values (formatted)."""
-    import pandas as pd
-
-    from ..stats import format_p
 
     gaps = pd.DataFrame(rows)
     orderings = list(gaps["ordering"].unique())

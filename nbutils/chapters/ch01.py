@@ -18,6 +18,7 @@ from ..activations import ACTIVATION_TABLE, ACTIVATIONS
 from ..claims import Claim, Reason, pm
 from ..config import all_chapter_configs
 from ..datasets import get_dataset
+from ..train import select_epoch
 from ..verdicts import is_provisional, verdict_from
 from . import Config, Request
 
@@ -39,7 +40,6 @@ class Trained:
     """One configuration a run trained or loaded: its training configuration, the test accuracy
     of each seed (fractions) and, where training chose its epochs, the validation accuracy after
     each epoch (``(epochs, seeds)``, fractions) and the chosen epoch (1-based)."""
-
     config: cfg.TrainConfig
     test_acc: np.ndarray
     val_history: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
@@ -86,8 +86,6 @@ def evidence_table(runs: Iterable[Trained]) -> pd.DataFrame:
         ValueError: a configuration whose chosen epoch is not the one the rule
             (:func:`nbutils.train.select_epoch`), replayed on its recorded curve, chooses.
     """
-    from ..train import select_epoch
-
     rows = []
     for group in panels(runs).values():
         for t in group:
@@ -131,7 +129,6 @@ class _Stops:
     """How the rule stopped: the evidence table, whether the profile fixed every number of
     epochs, the rows stopped by the cap while improving, and those trained up to the cap
     without being stopped by it."""
-
     evidence: pd.DataFrame
     fixed: bool
     capped: pd.DataFrame
@@ -231,7 +228,6 @@ class Run:
     """What chapter 1's claims read of its run: every configuration it trained or loaded (in
     its order), the registry entries it trains (the ``chapters`` parameter), its profile, and
     the sizes of the training and validation sets of its first dataset."""
-
     trained: tuple[Trained, ...]
     chapters: tuple[str, ...]
     profile: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
@@ -256,7 +257,6 @@ class Results:
     ``FLOPs / (N x neurons)``, ``largest change of a measure (bits)``, one row per repeat of
     the validation set); :func:`bounds`; :func:`rank_correlations`; :func:`quantizer_ablation`;
     and the number of seeds."""
-
     worked_diff: float
     cost: pd.DataFrame
     bounds: pd.DataFrame
@@ -317,8 +317,6 @@ def bounds_figure(meas: LayerMeasures):
     """The bounds of claim M2 as scatter plots of every neuron-seed pair, one colour per layer:
     mutual information against entropy (with ``I = H`` and ``H = 1`` bit), KL selectivity
     against mutual information (with ``KL = I``)."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for l, d in enumerate(meas):
         axes[0].scatter(d["entropy"].ravel(), d["mi"].ravel(), s=6, alpha=0.5,
@@ -344,8 +342,6 @@ def bounds_figure(meas: LayerMeasures):
 def spectrum_figure(meas: LayerMeasures, n_show: int = 8):
     """Heatmaps of the specific information spectra of the ``n_show`` most KL-selective neurons
     of each hidden layer of the first seed (rows labelled by neuron index)."""
-    import matplotlib.pyplot as plt
-
     n_classes = meas[0]["spectrum"].shape[2]
     fig, axes = plt.subplots(1, len(meas), figsize=(5 * len(meas), 3.6))
     axes = np.atleast_1d(axes)

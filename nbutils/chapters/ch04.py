@@ -16,6 +16,7 @@ from .. import analysis
 from ..claims import UNKNOWN_DIFFERENCE, Claim, explain, scale_note
 from ..config import CHAPTER_CONFIGS
 from ..measures import MEASURES
+from ..plots import config_title
 from ..stats import Gap, format_gap, format_p, mean_gap, wilcoxon_floor
 from ..verdicts import (
     ALMOST_ONLY_SHARE,
@@ -62,7 +63,6 @@ class Network:
     ``widths``: the hidden widths; ``title``: the panel's title; ``value``: what ablated neurons
     are set to.
     """
-
     title: str
     curves: Mapping[str, np.ndarray]
     layer_of: Mapping[str, np.ndarray]
@@ -97,8 +97,6 @@ class Network:
 def title(panel: str, config, value: str = "zero") -> str:
     """A panel's title: ``"(c) MNIST, ReLU, Dropout"`` (``config``: a
     :class:`nbutils.config.TrainConfig`), with the ablation value unless zero."""
-    from ..plots import config_title
-
     suffix = "" if value == "zero" else f", ablated to the {value}"
     return f"({panel}) {config_title(config)}{suffix}"
 

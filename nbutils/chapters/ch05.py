@@ -16,6 +16,7 @@ from ..claims import Claim, Reason, explain, scale_note
 from ..config import CHAPTER_CONFIGS, FIG3_ABLATION_VALUES
 from ..measures import MEASURES
 from ..orderings import ordering_names
+from ..plots import config_title
 from ..stats import (
     Gap,
     accuracy_drop,
@@ -76,7 +77,6 @@ class Panel:
     :func:`nbutils.analysis.layer_curves`); ``title``: the panel's title; ``value``: what ablated
     neurons are set to.
     """
-
     title: str
     layers: tuple[Mapping[str, np.ndarray], ...]
     value: str = "zero"
@@ -114,8 +114,6 @@ def mean_separation(curves: Mapping[str, np.ndarray]) -> float:
 def title(letter: str, config, value: str = "zero") -> str:
     """A panel's title: ``"(c) MNIST, sigmoid, L2, ablated to the mean"`` (``config``: a
     :class:`nbutils.config.TrainConfig`)."""
-    from ..plots import config_title
-
     suffix = ", ablated to the mean" if value == "mean" else ""
     return f"({letter}) {config_title(config)}{suffix}"
 

@@ -18,6 +18,7 @@ from ..claims import Claim, explain, pm, scale_note, why
 from ..config import CHAPTER_CONFIGS
 from ..measures import FINE_QUANTIZERS, MEASURES, QUANTIZERS
 from ..orderings import ordering_names
+from ..plots import config_title
 from ..stats import (
     Gap,
     accuracy_drop,
@@ -94,8 +95,6 @@ def titles(configs: Mapping[str, object]) -> dict[str, str]:
     """Each network's title in the tables: ``"(a) FashionMNIST, ReLU, L2"`` for a panel, the
     configuration alone for the large network with Dropout (``configs``: key -> its
     :class:`nbutils.config.TrainConfig`)."""
-    from ..plots import config_title
-
     return {key: ("" if key == LARGE_DROPOUT else f"({key}) ") + config_title(config)
             for key, config in configs.items()}
 
@@ -280,7 +279,6 @@ class Results:
             ``(seeds, width + 1)`` (S6).
         names: network -> its title in the reasons (default: the key).
     """
-
     curves: Curves
     measures: Mapping[str, PerLayer]
     quantized: Mapping[str, PerLayer]

@@ -19,6 +19,7 @@ from ..claims import Claim, Reason, explain, pm, scale_note
 from ..config import ARCHITECTURES, CHAPTER_CONFIGS, PREPROCESSING_LABELS, REGULARIZER_LABELS
 from ..measures import MEASURES
 from ..orderings import ordering_names
+from ..plots import config_title
 from ..stats import Gap, format_p, gap_table, mean_gap, wilcoxon_floor
 from ..verdicts import (
     EARLY_SHARE,
@@ -70,8 +71,6 @@ def requests(config: Config) -> list[Request]:
 def titles(configs: Mapping[str, object]) -> dict[str, str]:
     """Each panel's title in the tables, ``"(a) CIFAR-10, ReLU, L2"`` (``configs``: key -> its
     :class:`nbutils.config.TrainConfig`)."""
-    from ..plots import config_title
-
     return {key: f"({key}) " + config_title(config) for key, config in configs.items()}
 
 
@@ -172,7 +171,6 @@ class Results:
 
     The panels are the keys of ``measures``: (a) and (b) always, (c) when the run has it.
     """
-
     curves: Curves
     grids: Grids
     measures: Mapping[str, PerLayer]

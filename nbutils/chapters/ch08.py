@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from myst_nb import glue
 
 from ..claims import Claim
 from ..verdicts import agree, costs_nothing, is_chance, is_large_drop, is_zero, verdict_from
@@ -64,8 +67,6 @@ def curve_table(run):
 def per_class_table(run, k: int = E2_K):
     """Example 2: accuracy (%) per class after ``k`` ablations, one row per ordering of
     :data:`E2_ORDERS` (mean over draws)."""
-    import pandas as pd
-
     n_classes = run.measures["spectrum"].shape[2]
     table = pd.DataFrame(
         {name: 100 * np.nanmean(run.per_class[name][:, k], axis=0) for name in E2_ORDERS},
@@ -76,8 +77,6 @@ def per_class_table(run, k: int = E2_K):
 
 def pair_table(run, draws: Sequence[int]):
     """Example 4: per draw, the information of each XOR neuron, of the pair, and H(Y)."""
-    import pandas as pd
-
     mi_pair = run.measures["mi"][:, :2]
     return pd.DataFrame({"I(T_0;Y)": mi_pair[:, 0], "I(T_1;Y)": mi_pair[:, 1],
                          "I(T_0 T_1;Y)": run.extra["joint_mi"],
@@ -87,8 +86,6 @@ def pair_table(run, draws: Sequence[int]):
 
 def spectrum_figure(run):
     """Example 2, first draw: the specific information of every neuron about every class."""
-    import matplotlib.pyplot as plt
-
     spectra = run.measures["spectrum"]                       # (draws, neurons, classes)
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     image = ax.imshow(spectra[0], cmap="viridis", aspect="auto", vmin=0)
@@ -108,8 +105,6 @@ def spectrum_figure(run):
 def curves_figure(runs: Sequence):
     """The ablation curves of the four examples (mean over draws), the orderings of
     :data:`PANELS`."""
-    import matplotlib.pyplot as plt
-
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.4), sharey=True)
     for ax, run in zip(axes.flat, runs):
         title, names = PANELS[run.example.number]
@@ -185,8 +180,6 @@ def prose(run) -> dict[str, float | str]:
 
 def glue_prose(run) -> None:
     """Glue :func:`prose` of ``run`` (not displayed) for the chapter's text."""
-    from myst_nb import glue
-
     for name, value in prose(run).items():
         glue(name, value, display=False)
 

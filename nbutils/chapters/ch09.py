@@ -13,8 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from myst_nb import glue
 
+from .. import plots, prune
 from ..claims import Claim, Reason, explain, pm, scale_note, why
 from ..config import CHAPTER_CONFIGS
 from ..orderings import PRUNING
@@ -57,8 +61,6 @@ def requests(config: Config) -> list[Request]:
 
 def setup_table(exp, summary):
     """The note's network as this run trained it: one line."""
-    import pandas as pd
-
     data, cfg, intact = exp.data, exp.config, summary.test_acc
     return pd.DataFrame({
         "network": [cfg.architecture.label], "activation": [cfg.activation],
@@ -74,9 +76,6 @@ def setup_table(exp, summary):
 def layers_figure(per_layer: Sequence[dict], counts: Sequence[int]):
     """Pruning one layer at a time: one panel per layer (rows) and surgery (columns), one curve
     per ordering."""
-    import matplotlib.pyplot as plt
-
-    from .. import plots, prune
 
     fig, axes = plt.subplots(len(per_layer), len(prune.SURGERIES), figsize=(10, 7.4),
                              sharey=True, layout="constrained")
@@ -94,9 +93,6 @@ def layers_figure(per_layer: Sequence[dict], counts: Sequence[int]):
 def within_table(per_layer: Sequence[dict], counts: Sequence[int], intact: float):
     """Per layer and ordering, for each surgery: the largest number of neurons removed whose
     mean accuracy stays within 1 point of ``intact`` (:func:`nbutils.prune.largest_within`)."""
-    import pandas as pd
-
-    from .. import prune
 
     table = pd.DataFrame(
         [{"layer": layer + 1, "ordering": PRUNING[o].label,
@@ -112,8 +108,6 @@ def within_table(per_layer: Sequence[dict], counts: Sequence[int], intact: float
 def with_finetuning(within, tuned_all: dict, counts: Sequence[int], intact: float):
     """:func:`within_table` with two more columns, after fine-tuning (only ``counts`` tried);
     ``tuned_all``: ordering -> per layer :func:`nbutils.analysis.finetuned_pruning`."""
-    from .. import prune
-
     out = within.copy()
     n_layers = len(next(iter(tuned_all.values())))
     for s, name in (("remove", "removal + fine-tuning"),
@@ -138,9 +132,6 @@ def p2_figure(even: dict, wide: dict, totals: Sequence[int], k: int, n_hidden: i
     Returns:
         The figure (closed: glue it to show it).
     """
-    import matplotlib.pyplot as plt
-
-    from .. import plots
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True, layout="constrained")
     for ax, (name, curves) in zip(axes, (("layer by layer", even), ("network-wide", wide))):
@@ -154,8 +145,6 @@ def p2_figure(even: dict, wide: dict, totals: Sequence[int], k: int, n_hidden: i
 
 def gap_table(gaps: dict[str, Gap], title: str):
     """Gaps by name: MG (points) and p, rounded to 4 decimals."""
-    import pandas as pd
-
     return pd.DataFrame({"MG (points)": {n: g.mg for n, g in gaps.items()},
                          "p": {n: g.p for n, g in gaps.items()}}).rename_axis(title).round(4)
 
@@ -163,8 +152,6 @@ def gap_table(gaps: dict[str, Gap], title: str):
 def finetune_table(tuned: Sequence[dict], counts: Sequence[int]):
     """Per layer and ``k`` of ``counts``: the accuracy (%, mean ± std over seeds) after each
     surgery of :data:`FINETUNED`, and the wall time of one fine-tuning (:data:`SECONDS`)."""
-    import pandas as pd
-
     rows = []
     for layer, t in enumerate(tuned):
         for i, k in enumerate(counts):
@@ -178,9 +165,6 @@ def finetune_table(tuned: Sequence[dict], counts: Sequence[int]):
 def finetune_figure(tuned_all: dict, counts: Sequence[int], hidden: Sequence[int], intact):
     """Every ordering under the four surgeries of :data:`FINETUNED`, one panel per layer and
     ``k``; the intact network dotted."""
-    import matplotlib.pyplot as plt
-
-    from .. import plots
 
     fig, axes = plt.subplots(len(hidden), len(counts), figsize=(10, 6.8), sharey=True,
                              layout="constrained")
@@ -208,8 +192,6 @@ def mask_table(per_layer: Sequence[dict], course: Sequence, counts: Sequence[int
                from_k: int):
     """The note's additive bias balancing beside the course's mask (lowest-MI neurons, mean
     accuracy %), for every ``k`` of ``counts`` from ``from_k`` on."""
-    import pandas as pd
-
     rows = []
     for layer, curves in enumerate(per_layer):
         for k in (k for k in counts if k >= from_k):
@@ -225,9 +207,6 @@ def mask_table(per_layer: Sequence[dict], course: Sequence, counts: Sequence[int
 def size_figure(per_layer: Sequence[dict], counts: Sequence[int], widths: Sequence[int]):
     """Accuracy after bias balancing against the parameters left (bottom axis) and the FLOPs
     per image (top), one panel per layer."""
-    import matplotlib.pyplot as plt
-
-    from .. import plots, prune
 
     fig, axes = plt.subplots(1, len(per_layer), figsize=(10, 3.9), sharey=True,
                              layout="constrained")
@@ -251,9 +230,6 @@ def size_figure(per_layer: Sequence[dict], counts: Sequence[int], widths: Sequen
 
 def speed_table(nets: dict, data):
     """Size, cost, test accuracy and latency (on this machine) of each network by name."""
-    import pandas as pd
-
-    from .. import prune
 
     x_test, y_test = data.x_test.cpu().double(), data.y_test.cpu()
     return pd.DataFrame([
@@ -278,8 +254,6 @@ def speed_prose(speed) -> dict[str, str]:
 
 def glue_speed(speed) -> None:
     """Glue :func:`speed_prose` (not displayed) for the chapter's text."""
-    from myst_nb import glue
-
     for name, value in speed_prose(speed).items():
         glue(name, value, display=False)
 
@@ -319,7 +293,6 @@ def p4_gaps(per_layer: Sequence[dict], k: int, counts: Sequence[int]) -> dict[st
 @dataclass(frozen=True)
 class Network:
     """The note's network as this run trained it (claim P1)."""
-
     widths: tuple[int, ...]
     activation: str
     optimizer: str
@@ -354,7 +327,6 @@ class Network:
 @dataclass(frozen=True)
 class Results:
     """What the claims of chapter 9 read from one run."""
-
     network: Network
     p2: dict[str, Gap]                 # p2_gaps
     p3: dict[str, tuple[Gap, Gap]]     # p3_gaps

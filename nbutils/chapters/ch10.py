@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
 
-from .. import analysis
-from ..claims import Finding, Reason, render, scale_note
+from .. import analysis, plots
+from ..claims import Finding, Reason, pm, render, scale_note
 from ..config import CHAPTER_CONFIGS
 from ..importance import SCORES
 from ..measures import MEASURES
@@ -58,17 +61,12 @@ def requests(config: Config) -> list[Request]:
 
 def score_table():
     """The registry of scores: label, key and where each comes from."""
-    import pandas as pd
-
     return pd.DataFrame([{"score": s.label, "key": name, "from": s.source}
                          for name, s in SCORES.items()]).set_index("score")
 
 
 def network_table(nets: dict):
     """The networks (by title): layers, seeds and test accuracy."""
-    import pandas as pd
-
-    from ..claims import pm
 
     return pd.DataFrame([{"network": name, "layers": ens.config.architecture.label,
                           "seeds": len(ens.seeds),
@@ -85,8 +83,6 @@ def _names(present: Iterable[str]) -> list[str]:
 
 def mean_rho(a, b) -> float:
     """Spearman's rho over the neurons of one layer, averaged over seeds (constant: left out)."""
-    from scipy.stats import spearmanr
-
     rhos = [spearmanr(x, y).statistic for x, y in zip(a, b) if np.ptp(x) > 0 and np.ptp(y) > 0]
     return float(np.mean(rhos)) if rhos else np.nan
 
@@ -94,8 +90,6 @@ def mean_rho(a, b) -> float:
 def rank_correlations(scores: dict) -> dict:
     """Per case, the mean Spearman rho (:func:`mean_rho`) of every pair of scores, a square
     DataFrame by score key. ``scores``: case -> score key -> ``(seeds, neurons)``."""
-    import pandas as pd
-
     out = {}
     for case, s in scores.items():
         names = _names(s)
@@ -106,8 +100,6 @@ def rank_correlations(scores: dict) -> dict:
 
 def rho_figure(rho: dict):
     """The heat map of :func:`rank_correlations`, mean over the cases."""
-    import matplotlib.pyplot as plt
-
     rho_mean = sum(rho.values()) / len(rho)
     names = list(rho_mean.index)
     fig, ax = plt.subplots(figsize=(7.2, 6), layout="constrained")
@@ -126,8 +118,6 @@ def rho_figure(rho: dict):
 
 def oracle_rho(rho: dict):
     """Each score's rho with the single-neuron drop, one row per case (columns: labels)."""
-    import pandas as pd
-
     table = pd.DataFrame({f"{name}, layer {l + 1}": r.loc[ORACLE].drop(ORACLE)
                           for (name, l), r in rho.items()}).T
     table.columns = [LABELS[n] for n in table.columns]
@@ -136,9 +126,6 @@ def oracle_rho(rho: dict):
 
 def example_figure(curves: dict, random, case: tuple[str, int]):
     """One case: every score's high-first (left) and low-first (right) curve, and random."""
-    import matplotlib.pyplot as plt
-
-    from .. import plots
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True, layout="constrained")
     for ax, direction in zip(axes, ("high", "low")):
@@ -161,8 +148,6 @@ def separation_table(curves: dict, random: dict):
     random (:func:`nbutils.verdicts.orders_better_than_random`), and its rank in the case (1:
     best separation). ``curves``: case -> :func:`nbutils.analysis.score_curves`; ``random``:
     case -> random curves ``(seeds, k)``."""
-    import pandas as pd
-
     rows = []
     for case in curves:
         for name in _names(n.rpartition("-")[0] for n in curves[case]):
@@ -202,8 +187,6 @@ def mean_ranks(table):
 def ranks_figure(table):
     """Every score's separation per case (colour), annotated with its rank; best mean rank on
     top."""
-    import matplotlib.pyplot as plt
-
     order = mean_ranks(table).index
     ranks, seps = _pivot(table, "rank").loc[order], _pivot(table, "separation").loc[order]
     fig, ax = plt.subplots(figsize=(10, 5.2), layout="constrained")
@@ -223,9 +206,6 @@ def ranks_figure(table):
 def classes_figure(curves: dict, case: tuple[str, int], names: tuple[str, str]):
     """One case: the accuracy on each class as the high-ranked neurons of two scores go first
     (mean over seeds)."""
-    import matplotlib.pyplot as plt
-
-    from .. import plots
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True, layout="constrained")
     for ax, name in zip(axes, names):
@@ -250,8 +230,6 @@ def best_of_families(table, curves: dict):
     separation, and the separation of the first minus the second
     (:func:`nbutils.stats.separation_gap`): whether the measure is not worse
     (:func:`nbutils.verdicts.not_worse_than`) and whether it is significantly better."""
-    import pandas as pd
-
     rows = []
     for (network, layer), sep in table.groupby(["network", "layer"], sort=False):
         sep = sep.set_index("score")["separation"]

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import matplotlib.pyplot as plt
+import pandas as pd
+from myst_nb import glue
+
+from .. import plots
 from ..claims import Finding
 from ..config import PREPROCESSING_LABELS
 from ..verdicts import count_verdict, fewer_dead, finding_verdict
@@ -41,8 +46,6 @@ def by_config(rows: Iterable) -> dict[str, dict]:
 def screen_table(rows: Iterable):
     """One line per configuration and reading: seeds, accuracies, epochs, dead and always-on
     neurons per layer."""
-    import pandas as pd
-
     return pd.DataFrame([
         {"configuration": r.config, "inputs": r.preprocessing, "seeds": r.seeds,
          "validation (%)": round(100 * r.val_acc, 2), "test (%)": round(100 * r.test_acc, 2),
@@ -55,9 +58,6 @@ def screen_table(rows: Iterable):
 def screen_figure(rows: list):
     """Dead first-layer neurons and validation accuracy, one bar per configuration and
     reading."""
-    import matplotlib.pyplot as plt
-
-    from .. import plots
 
     table = by_config(rows)
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(table) + 1.6), sharey=True,
@@ -76,8 +76,6 @@ def screen_figure(rows: list):
 
 def decision_table(decision):
     """The rule's count: configurations won and mean validation accuracy of each reading."""
-    import pandas as pd
-
     return pd.DataFrame({"configurations won": decision.wins,
                          "mean validation accuracy (%)": {r: round(100 * v, 3)
                                                           for r, v in decision.mean_score.items()}})
@@ -91,8 +89,6 @@ def prose(decision, rows: Iterable) -> dict[str, object]:
 
 def glue_prose(decision, rows: Iterable) -> None:
     """Glue :func:`prose` (not displayed) for the chapter's text."""
-    from myst_nb import glue
-
     for name, value in prose(decision, rows).items():
         glue(name, value, display=False)
 
