@@ -247,8 +247,11 @@ def _record_output_path(notebook: Path, final: Path) -> None:
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
+    from . import rerun  # imports the chapters' modules (torch): only once a chapter ran
+
     nb.metadata.setdefault("papermill", {})["output_path"] = str(final)
     show_run_parameters(nb)
+    rerun.show_rerun_box(nb, final.stem)
     nbformat.write(nb, notebook)
 
 
@@ -401,17 +404,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the chapters and exit")
     parser.add_argument("--show-parameters", nargs="+", metavar="NOTEBOOK",
                         help="in executed notebooks, show the parameters each ran with in place "
-                             "of the defaults (nothing is executed), then exit")
+                             "of the defaults and write the box 'Rerun this chapter' (nothing "
+                             "is executed), then exit")
     args = parser.parse_args(argv)
 
     if args.show_parameters:
         import nbformat
 
+        from . import rerun
+
         for path in args.show_parameters:
             nb = nbformat.read(path, as_version=4)
             shown = show_run_parameters(nb)
+            boxed = rerun.show_rerun_box(nb, Path(path).stem)
             nbformat.write(nb, path)
-            print(f"{path}: {'run parameters shown' if shown else 'no injected parameters'}")
+            print(f"{path}: {'run parameters shown' if shown else 'no injected parameters'}"
+                  + (", box 'Rerun this chapter' written" if boxed else ""))
         return 0
 
     try:
