@@ -6,6 +6,8 @@
 - :func:`layer_curves`: layer-wise cumulative ablation (Sec. V-C), on every k or on a grid
   (:func:`layer_grid`, for layers of more than 100 neurons);
 - :func:`whole_network_curves`: whole-network cumulative ablation (Sec. V-B);
+- :func:`dead_matched_curves`: the dead-matched random baseline (dead neurons first, then
+  random; beyond the paper's protocol);
 - :func:`quantizer_curves`: layer-wise ablation ordered by the measures of a finer quantizer
   (claim S5);
 - :func:`member_model`: one member of the ensemble (its weights are a small result, so a chapter
@@ -44,6 +46,7 @@ from .orderings import (
     ORDERINGS,
     RANDOM,
     SCORE,
+    dead_first,
     measure_orders,
     order_by,
     ordering_names,
@@ -175,12 +178,17 @@ def _orders(ens: TrainedEnsemble, values: dict[str, np.ndarray], n: int,
     its own seed, so that merged shards mean what one run does (a merged ensemble never
     computes: it has no weights)."""
     orders = measure_orders(values)
-    if ens.shard is not None:
-        orders[RANDOM] = shards.member_random_orders(ens, n, stream)
-        return orders
-    seed = derive_seed(int(ens.key[:12], 16), stream) % (2**62)
-    orders[RANDOM] = random_orders(len(ens.seeds), n, ens.profile.random_draws, seed)
+    orders[RANDOM] = _random_orders(ens, n, stream)
     return orders
+
+
+def _random_orders(ens: TrainedEnsemble, n: int, stream: str) -> torch.Tensor:
+    """``profile.random_draws`` random orderings of ``n`` neurons per member, ``(M, draws, n)``,
+    from ``stream`` (see :func:`_orders`)."""
+    if ens.shard is not None:
+        return shards.member_random_orders(ens, n, stream)
+    seed = derive_seed(int(ens.key[:12], 16), stream) % (2**62)
+    return random_orders(len(ens.seeds), n, ens.profile.random_draws, seed)
 
 
 DRAWS = "random_draws"  # the random baseline's single draws, (M, draws, K+1)
@@ -304,6 +312,45 @@ def _whole(ens: TrainedEnsemble, value: str):
         arrays[name] = acc.cpu().numpy().astype(np.float64)
         arrays[f"layer_of_{name}"] = ablation.source_layers(hidden, order.cpu()).numpy()
     return arrays, {"value": value}
+
+
+def dead_matched_curves(ens: TrainedEnsemble, layer: int | None = None
+                        ) -> dict[str, np.ndarray]:
+    """The dead-matched random baseline (issue #24, beyond the paper's protocol): cumulative
+    ablation, to zero, in random orderings that take each network's dead neurons (never active
+    on the training data, :func:`activity`) first, as a low-first ordering by a measure does
+    (a dead neuron's measures are zero), and the other neurons after them in random order
+    (:func:`nbutils.orderings.dead_first`).
+
+    Args:
+        ens: the trained ensemble.
+        layer: a hidden layer (0-based): layer-wise ablation, every ``k``; ``None``: the whole
+            network, all hidden neurons (as :func:`whole_network_curves`).
+
+    Returns:
+        ``"dead_matched"``: test accuracy ``(M, n + 1)``, the mean over the profile's random
+        draws; ``"dead"``: the number of dead neurons of each member ``(M,)`` in the ablated
+        layer(s).
+    """
+    if layer is not None:
+        _check_layer(ens, layer)
+    return _dead_matched(ens, layer)
+
+
+@result("dead_matched")
+def _dead_matched(ens: TrainedEnsemble, layer: int | None):
+    flags = [a["dead"] for a in activity(ens)]
+    dead = torch.as_tensor(np.concatenate(flags, axis=1) if layer is None else flags[layer])
+    stream = "dead-matched-whole" if layer is None else f"dead-matched-layer{layer}"
+    orders = dead_first(_random_orders(ens, dead.shape[1], stream), dead).to(ens.device)
+    d = ens.data
+    if layer is None:
+        acc = ablation.whole_network_curve(ens.model, d.x_test, d.y_test, orders, "zero")
+    else:
+        acc = ablation.ablation_curve(ens.model, d.x_test, d.y_test, layer, orders, "zero")
+    return ({"dead_matched": acc.mean(dim=1).cpu().numpy().astype(np.float64),
+             "dead": dead.sum(dim=1).numpy().astype(np.int64)},
+            {"layer": "whole network" if layer is None else layer, "value": "zero"})
 
 
 def quantizer_curves(ens: TrainedEnsemble, layer: int, scheme: str, n_bins: int,

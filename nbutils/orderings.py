@@ -175,6 +175,22 @@ def random_orders(n_members: int, n: int, draws: int, seed: int) -> Tensor:
     return torch.argsort(keys, dim=-1, stable=True)
 
 
+def dead_first(orders: Tensor, dead: Tensor) -> Tensor:
+    """Random orderings ``(M, draws, n)`` rearranged so that each member's ``dead`` neurons
+    (``(M, n)`` bool) come first: the dead ones in the order the random ordering gives them,
+    then the others in theirs (a stable partition). The baseline of a low-first ordering that
+    ablates the dead neurons first (their measures are zero), without its ranking of the rest:
+    the *dead-matched* random baseline (issue #24; beyond the paper's protocol)."""
+    orders, dead = torch.as_tensor(orders), torch.as_tensor(dead, dtype=torch.bool)
+    if orders.ndim != 3 or dead.shape != (orders.shape[0], orders.shape[2]):
+        raise ValueError(f"dead must have shape (M, n) = {(orders.shape[0], orders.shape[-1])} "
+                         f"for orders of shape (M, draws, n), got {tuple(dead.shape)} and "
+                         f"{tuple(orders.shape)}")
+    alive = torch.gather(~dead, 1, orders.flatten(1)).view_as(orders)   # per position
+    rank = torch.sort(alive.to(torch.int8), dim=-1, stable=True).indices
+    return torch.gather(orders, -1, rank)
+
+
 def measure_orders(values: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Low-first and high-first orderings ``(M, n)`` for every registered measure in ``values``
     (a mapping measure -> ``(M, n)``), in the order of :func:`ordering_names`."""

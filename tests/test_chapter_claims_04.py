@@ -170,3 +170,36 @@ def test_every_verdict_is_a_verdict_at_every_profile():
     for profile in ("ci", "quick", "paper"):
         assert set(verdicts(profile=profile, diffs={("b", "mi-low"): 10.0}).values()) \
             <= set(VERDICTS)
+
+
+# F2c's control (beyond the paper's protocol): KL low against the dead-matched baseline of (d)
+def control(n: int, diff, dead: float = 12.0) -> dict:
+    """Panel (d)'s dead-matched baseline: random ablation's curve with ``diff`` points added;
+    ``dead`` dead neurons per network."""
+    return {"d": {"dead_matched": curve(n, 201, diff), "dead": np.full(n, dead)}}
+
+
+@pytest.mark.parametrize("kl, baseline, n, verdict", [
+    (10.0, 10.0, N, "reproduced"),        # KL low only as good as ablating the dead first
+    (10.0, 0.0, N, "not reproduced"),     # better even than the dead-matched baseline
+    (10.0, 0.0, 5, "not testable"),
+])
+def test_f2c_control_judges_kl_low_against_the_dead_matched_baseline(kl, baseline, n, verdict):
+    nets, layer1 = world(n, diffs={("d", "kl-low"): kl})
+    rows = ch04.claims(nets, layer1, "paper", [n] * 6, control(n, baseline))
+    assert [c.id for c in rows] == ["F2a", "F2b", "F2c", "F2c (dead-matched)", "F2d", "C1"]
+    row = rows[3]
+    assert row.verdict == verdict
+    assert row.paper.startswith("beyond the paper's protocol")
+    assert "12.0 of 200 neurons dead per network (mean)" in row.ours
+    assert row.ours.startswith(f"(d) kl vs dead-matched random: MG@125 = {kl - baseline:.1f}")
+    # F2c's own verdict does not change; its reason names the control only when it explains
+    assert rows[2].verdict == ("not reproduced" if n == N else "not testable")
+    explained = "row F2c (dead-matched)" in rows[2].why
+    assert explained == (verdict == "reproduced")
+
+
+def test_without_the_control_there_is_no_control_row():
+    nets, layer1 = world()
+    assert "F2c (dead-matched)" not in [c.id for c in ch04.claims(nets, layer1, "paper",
+                                                                   [N] * 6, {})]

@@ -276,6 +276,33 @@ def test_f4d_not_testable_with_3_seeds_and_no_overlap():
     assert judge(parts, 3)["F4d"].verdict == "not testable"
 
 
+# F4d's control (beyond the paper's protocol): KL low against the dead-matched baseline of
+# layer 1 of (c), which reaches ``baseline`` at k = 4
+@pytest.mark.parametrize("kl_low, baseline, n, verdict", [
+    (0.5, 0.6, SEEDS, "reproduced"),          # 10 points below the dead-matched baseline too
+    (0.5, 0.45, SEEDS, "not reproduced"),     # above it: the dead neurons made KL low look worse
+    (0.5, 0.6, 3, "not testable"),
+])
+def test_f4d_control_judges_kl_low_against_the_dead_matched_baseline(kl_low, baseline, n,
+                                                                     verdict):
+    parts = results(n)
+    parts["curves"]["c", 0] = layer(0.6, {"kl-low": kl_low - 0.6, "kl-high": 0.1}, n)
+    parts["dead_matched"] = {("c", 0): {"dead_matched": acc(baseline, n),
+                                        "dead": np.full(n, 1.5)}}
+    rows = judge(parts, n)
+    assert list(rows)[7:9] == ["F4d", "F4d (dead-matched)"]
+    row = rows["F4d (dead-matched)"]
+    assert row.verdict == verdict
+    assert row.paper.startswith("beyond the paper's protocol")
+    assert row.ours.startswith(f"KL low vs dead-matched random: MG@4 = "
+                               f"{100 * (kl_low - baseline):.1f}")
+    assert row.ours.endswith("1.5 of 5 neurons of layer 1 dead per network (mean)")
+
+
+def test_without_the_control_there_is_no_control_row():
+    assert "F4d (dead-matched)" not in judge(results())
+
+
 # --------------------------------------------------------------------- S6
 
 def test_s6_partly_when_the_mean_also_hurts_significantly():

@@ -58,6 +58,10 @@ CASES = {
                                                measures=list(MEASURES))),
                              "measures-c1379a02d82c.npz"),
     "activity": (lambda: analysis.activity(MLP), ("activity", {}), "activity-e10808d43975.npz"),
+    "dead_matched, layer": (lambda: analysis.dead_matched_curves(MLP, 1),
+                            ("dead_matched", dict(layer=1)), "dead_matched-1e102377da59.npz"),
+    "dead_matched, whole network": (lambda: analysis.dead_matched_curves(MLP),
+                                    ("dead_matched", {}), "dead_matched-e10808d43975.npz"),
     "layer": (lambda: analysis.layer_curves(MLP, 0),
               ("layer", dict(layer=0, value="zero", orderings=ordering_names(),
                              draws_kept=True)),
@@ -149,7 +153,7 @@ def test_shipped_results_carry_these_names():
 def test_the_merge_rules_follow_the_registered_kinds():
     assert merge.PER_MEMBER_KINDS == {
         "measures", "activity", "layer", "whole", "quantizer_layer", "scores", "score_layer",
-        "prune", "prune-wide", "prune-layerwise", "prune-finetune", "course-mask"}
+        "dead_matched", "prune", "prune-wide", "prune-layerwise", "prune-finetune", "course-mask"}
     assert analysis.RESULT_KINDS[merge.MEMBER] is False
 
 

@@ -38,12 +38,17 @@ FROM_RESULTS = True
 
 
 def requests(config: Config) -> list[Request]:
-    """A Fig. 2 panel: whole-network curves, and layer 1's (the Simpson's paradox check)."""
+    """A Fig. 2 panel: whole-network curves, and layer 1's (the Simpson's paradox check);
+    panel (d): also the dead-matched random baseline of the whole network (F2c's control)."""
     if config not in CONFIGS:
         return []
-    return [Request("whole network (chapter 4)",
-                    lambda e: analysis.whole_network_curves(e, "zero")),
-            Request("layer 1 curves (chapter 4)", layer_curves(0))]
+    out = [Request("whole network (chapter 4)",
+                   lambda e: analysis.whole_network_curves(e, "zero")),
+           Request("layer 1 curves (chapter 4)", layer_curves(0))]
+    if config == CONFIGS[PANELS.index(DEAD_MATCHED)]:
+        out.append(Request("dead-matched baseline, whole network (chapter 4)",
+                           lambda e: analysis.dead_matched_curves(e)))
+    return out
 
 
 K_ENTROPY, K_KL = 101, 125   # the paper's k for entropy/MI and for KL selectivity
@@ -51,6 +56,7 @@ K_LAYER1 = 80                # k within layer 1 (the layer-wise reading of chapt
 LOW = tuple(f"{m}-low" for m in MEASURES)
 ENT_MI = ("entropy-low", "mi-low")
 PANELS = "abcdef"            # Fig. 2's panels, in the order of CHAPTER_CONFIGS["fig2"]
+DEAD_MATCHED = "d"           # F2c's panel: its control against the dead-matched baseline
 
 
 @dataclass(frozen=True)
@@ -164,8 +170,10 @@ def _accuracy_fall(panel: str, n: Network) -> str:
 
 
 def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.ndarray]],
-           profile: str, seed_counts: Sequence[int]) -> list[Claim]:
-    """The claims rows F2a-F2d and C1.
+           profile: str, seed_counts: Sequence[int],
+           dead_matched: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> list[Claim]:
+    """The claims rows F2a-F2d and C1, and with ``dead_matched`` the control row
+    "F2c (dead-matched)" (beyond the paper's protocol).
 
     Args:
         nets: the networks by panel letter, at least the six of :data:`PANELS` (others, e.g.
@@ -175,6 +183,8 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
         profile: the run's profile (``"ci"``, ``"quick"`` or ``"paper"``).
         seed_counts: the number of seeds of every network the chapter ran; the smallest sets
             the floor of the Wilcoxon p (:func:`nbutils.stats.wilcoxon_floor`).
+        dead_matched: panel letter -> :func:`nbutils.analysis.dead_matched_curves` of its whole
+            network; F2c's control reads panel (d)'s (default ``None``: no control row).
     """
     p_floor = wilcoxon_floor(min(seed_counts))
     scale = scale_note(profile, seed_counts, p_floor)
@@ -208,6 +218,29 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
     g2c = nets["d"].gap("kl-low", K_KL)
     v2c = similar(g2c)
     g2c_mnist = nets["c"].gap("kl-low", K_KL)   # for comparison only: MNIST, panel (c)
+    # F2c's control (issue #24, beyond the paper's protocol): KL low first against a random
+    # baseline that ablates each network's dead neurons first too (their KL is zero, so KL low
+    # takes them first, at no cost), by F2c's own rule
+    control = (dead_matched or {}).get(DEAD_MATCHED)
+    notes2c, rows_2c = {}, []
+    if control is not None:
+        g2c_dead = mean_gap(nets[DEAD_MATCHED].curves["kl-low"], control["dead_matched"], K_KL)
+        v2c_dead = similar(g2c_dead)
+        n_dead = float(np.mean(control["dead"]))
+        total = sum(nets[DEAD_MATCHED].widths)
+        if v2c_dead == "reproduced":
+            notes2c["(d) kl"] = (
+                f"our networks have {n_dead:.1f} dead neurons of {total} on average (never "
+                "active on the training data), which KL low ablates first at no cost; against "
+                "a random baseline that ablates them first too, the gap is the paper's: "
+                f"{format_gap(g2c_dead)} (row F2c (dead-matched))")
+        rows_2c.append(Claim(
+            "F2c (dead-matched)", "beyond the paper's protocol: F2c's comparison against a "
+            "random baseline that ablates each network's dead neurons first, as KL low does; "
+            "the paper: similar to random, MG@125 = 0.3, p = 0.78",
+            f"(d) kl vs dead-matched random: {format_gap(g2c_dead)}; {n_dead:.1f} of {total} "
+            "neurons dead per network (mean)", v2c_dead,
+            explain(v2c_dead, scale, profile, {"(d) kl vs dead-matched": (g2c_dead, similar)})))
 
     # F2d: MI low first takes mostly layer-1 neurons (six panels, yes/no cases), almost only
     # layer 1 in Fig. 2(c), the panel the sentence names (MNIST Dropout, Fig. 1(a)); the Dropout
@@ -250,7 +283,8 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
               "Fig. 2(d) (by our reading FashionMNIST, ReLU + Dropout)",
               f"(d) kl: {format_gap(g2c)} (for comparison, not judged: (c) MNIST "
               f"{format_gap(g2c_mnist)})",
-              v2c, explain(v2c, scale, profile, {"(d) kl": (g2c, similar)})),
+              v2c, explain(v2c, scale, profile, {"(d) kl": (g2c, similar)}, notes2c)),
+        *rows_2c,
         Claim("F2d", "low MI first \"mostly ablates neurons in the first hidden layer\"; for "
               "Dropout (Fig. 1(a), MNIST) \"almost exclusively from the first layer, which "
               "explains why classification performance drops so quickly in Fig. 2(c) when the "

@@ -58,6 +58,9 @@ F1D_PAIRS = {"large": (LARGE_DROPOUT, "a"), "small": ("c", "b")}   # (Dropout, L
 F1C_QUANTIZERS = ("one-bit", *FINE_QUANTIZERS)
 VARYING = "varying neurons (entropy > 0 on D)"
 ORDERINGS = ordering_names(random=False)
+# F4d's control (issue #24, beyond the paper's protocol): the dead-matched random baseline of
+# layer 1 (0-based 0) of Fig. 4(c), index 2 of CONFIGS
+DEAD_MATCHED: tuple[int, int] = (2, 0)
 
 
 def requests(config: Config) -> list[Request]:
@@ -71,6 +74,9 @@ def requests(config: Config) -> list[Request]:
         out += [Request(f"measures, {name} (chapter 6)",
                         lambda e, q=QUANTIZERS[name]: analysis.measures(e, *q))
                 for name in FINE_QUANTIZERS]
+    if config == CONFIGS[DEAD_MATCHED[0]]:
+        out.append(Request("dead-matched baseline, layer 1 (chapter 6)",
+                           lambda e: analysis.dead_matched_curves(e, DEAD_MATCHED[1])))
     if config in S6_CONFIGS:
         out += [Request(f"layer {l + 1} curves, {value} (chapter 6, S6)", layer_curves(l, value))
                 for value in ("zero", "mean") for l in layers]
@@ -278,12 +284,17 @@ class Results:
         s6: (network, hidden layer) -> ``"zero"`` / ``"mean"`` -> random-ablation accuracies
             ``(seeds, width + 1)`` (S6).
         names: network -> its title in the reasons (default: the key).
+        dead_matched: (panel, hidden layer 0-based) ->
+            :func:`nbutils.analysis.dead_matched_curves` of that layer; F4d's control row reads
+            panel (c), layer 1 (default: none, no control row).
     """
     curves: Curves
     measures: Mapping[str, PerLayer]
     quantized: Mapping[str, PerLayer]
     s6: S6Curves
     names: Mapping[str, str] = field(default_factory=dict)
+    dead_matched: Mapping[tuple[str, int], Mapping[str, np.ndarray]] = field(
+        default_factory=dict)
 
 
 def _better(g: Gap) -> str:
@@ -381,6 +392,22 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
     c4d = {"(c) random loss vs (b)": (robust_gap, _worse), "(c) KL low": (g4d_low, _worse),
            "(c) KL high": (g4d_high, _better)}
     v4d = combine(*_judged(c4d), cases_verdict(similar_verdict(g) for g in overlap.values()))
+    # F4d's control (beyond the paper's protocol): KL low first against a random baseline that
+    # ablates each network's dead neurons of layer 1 first too, by F4d's own rule for KL low
+    rows_4d = []
+    control = r.dead_matched.get(("c", DEAD_MATCHED[1]))
+    if control is not None:
+        c = curves["c", DEAD_MATCHED[1]]
+        g4d_dead = mean_gap(c["kl-low"], control["dead_matched"], _k(c))
+        v4d_dead = _worse(g4d_dead)
+        n_dead, width = float(np.mean(control["dead"])), c["random"].shape[1] - 1
+        rows_4d.append(Claim(
+            "F4d (dead-matched)", "beyond the paper's protocol: F4d's KL-low comparison in "
+            f"layer 1 of {title('c')} against a random baseline that ablates each network's "
+            "dead neurons first, as KL low does; the paper: KL low worse than random",
+            f"KL low vs dead-matched random: {format_gap(g4d_dead)}; {n_dead:.1f} of {width} "
+            "neurons of layer 1 dead per network (mean)", v4d_dead,
+            explain(v4d_dead, scale, profile, {"(c) KL low vs dead-matched": (g4d_dead, _worse)})))
     # S6: ablation to the mean more robust than to zero in a few cases (area between curves)
     g6 = s6_gaps(r.s6, r.names)
     v6 = some_cases_verdict(g6.values(), +1)
@@ -432,6 +459,7 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
               f"{len(overlap)}", v4d,
               explain(v4d, scale, profile,
                       {**c4d, **{n: (g, similar_verdict) for n, g in overlap.items()}})),
+        *rows_4d,
         Claim("S6", "ablation to the training-set mean gave slightly more robustness in a few "
               "cases",
               f"mean vs zero, random ablation, {len(g6)} (network, layer) cases: area between "
