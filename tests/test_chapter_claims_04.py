@@ -203,3 +203,12 @@ def test_without_the_control_there_is_no_control_row():
     nets, layer1 = world()
     assert "F2c (dead-matched)" not in [c.id for c in ch04.claims(nets, layer1, "paper",
                                                                    [N] * 6, {})]
+
+
+def test_dead_matched_table_reads_both_baselines():
+    nets, _ = world(diffs={("d", "kl-low"): 10.0})
+    table = ch04.dead_matched_table(nets, control(N, 7.0))
+    row = table.loc["(d)"]
+    assert row["dead neurons (mean)"] == 12.0 and row["of"] == 200
+    assert row["KL low vs random: MG@125"] == 10.0
+    assert row["KL low vs dead-matched: MG@125"] == 3.0

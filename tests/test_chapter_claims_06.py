@@ -337,3 +337,13 @@ def test_a_quick_run_leads_its_reasons_with_its_scale():
     assert claim.reasons[0].kind == "significant"   # quick: the scale note explains no seeds
     claim = judge(parts, profile="ci")["F4a"]
     assert claim.reasons[0].kind == "scale" and claim.why.startswith("ci profile: 6 seeds")
+
+
+def test_dead_matched_table_reads_both_baselines():
+    parts = results()
+    control = {("c", 0): {"dead_matched": acc(0.55), "dead": np.full(SEEDS, 2.0)}}
+    table = ch06.dead_matched_table(parts["curves"], control, {"c": "(c) small, Dropout"})
+    row = table.loc[("(c) small, Dropout", 1)]
+    assert row["dead neurons (mean)"] == 2.0 and row["of"] == WIDTH
+    assert row["KL low vs random: MG@4"] == -10.0          # 0.5 against 0.6
+    assert row["KL low vs dead-matched: MG@4"] == -5.0     # 0.5 against 0.55

@@ -156,6 +156,24 @@ def simpson_table(nets: Mapping[str, Network],
     return pd.DataFrame(rows).set_index("panel")
 
 
+def dead_matched_table(nets: Mapping[str, Network],
+                       dead_matched: Mapping[str, Mapping[str, np.ndarray]]) -> pd.DataFrame:
+    """KL low first at k = 125 against random and against the dead-matched random baseline
+    (``dead_matched``: panel -> :func:`nbutils.analysis.dead_matched_curves`), with the dead
+    neurons per network."""
+    rows = []
+    for panel, control in dead_matched.items():
+        n = nets[panel]
+        plain = n.gap("kl-low", K_KL)
+        matched = mean_gap(n.curves["kl-low"], control["dead_matched"], K_KL)
+        rows.append({"panel": n.title, "dead neurons (mean)": round(float(np.mean(
+            control["dead"])), 1), "of": sum(n.widths),
+            "KL low vs random: MG@125": round(plain.mg, 1), "p": format_p(plain.p),
+            "KL low vs dead-matched: MG@125": round(matched.mg, 1),
+            "p (dead-matched)": format_p(matched.p)})
+    return pd.DataFrame(rows).set_index("panel")
+
+
 # ------------------------------------------------------------------------- claims
 
 def _case(panel: str, ordering: str) -> str:

@@ -297,6 +297,25 @@ class Results:
         default_factory=dict)
 
 
+def dead_matched_table(curves: Curves, dead_matched: Mapping[tuple[str, int], Mapping[str,
+                       np.ndarray]], names: Mapping[str, str]) -> pd.DataFrame:
+    """KL low first at 80 % of the layer against random and against the dead-matched random
+    baseline (``dead_matched``: (panel, layer) -> :func:`nbutils.analysis.dead_matched_curves`),
+    with the dead neurons per network."""
+    rows = []
+    for (key, l), control in dead_matched.items():
+        c = curves[key, l]
+        plain = mean_gap(c["kl-low"], c["random"], _k(c))
+        matched = mean_gap(c["kl-low"], control["dead_matched"], _k(c))
+        rows.append({"network": names.get(key, key), "layer": l + 1,
+                     "dead neurons (mean)": round(float(np.mean(control["dead"])), 1),
+                     "of": c["random"].shape[1] - 1, f"KL low vs random: MG@{_k(c)}":
+                     round(plain.mg, 1), "p": format_p(plain.p),
+                     f"KL low vs dead-matched: MG@{_k(c)}": round(matched.mg, 1),
+                     "p (dead-matched)": format_p(matched.p)})
+    return pd.DataFrame(rows).set_index(["network", "layer"])
+
+
 def _better(g: Gap) -> str:
     return direction_verdict(g, +1)
 
