@@ -9,6 +9,9 @@
 #   make lint                      ruff alone (pinned in pyproject.toml, line length 100)
 #   make book                      render the book into _build/html (-W: any warning fails)
 #   make chapters PROFILE=quick    re-execute the chapters in place (CHAPTERS="01_setup ..." for some)
+#   make assignment                chapter 9's exercises as an otter-grader assignment in
+#                                  _build/assignment (student/, autograder/; ASSIGNMENT_PROFILE=ci,
+#                                  the solution is run against every test first: needs the data)
 #   make benchmarks                run benchmarks/*.py
 #   make clean / make distclean    remove build outputs / also the venv
 
@@ -17,11 +20,12 @@ VENV ?= .venv
 PROFILE ?= quick
 CHAPTERS ?=
 PYTEST_ARGS ?=
+ASSIGNMENT_PROFILE ?= ci
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv lint test book chapters benchmarks clean distclean
+.PHONY: venv lint test book chapters assignment benchmarks clean distclean
 
 venv: $(STAMP)
 
@@ -45,6 +49,9 @@ book: venv
 
 chapters: venv
 	$(BIN)/python -m nbutils.pipeline --profile $(PROFILE) $(if $(strip $(CHAPTERS)),--chapters $(CHAPTERS))
+
+assignment: venv
+	$(BIN)/python -m nbutils.assignment --profile $(ASSIGNMENT_PROFILE)
 
 benchmarks: venv
 	@set -e; found=0; \
