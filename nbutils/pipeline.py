@@ -41,7 +41,7 @@ KERNEL_NAME = "python3"
 TOC_FILE = "_toc.yml"
 # Pages that summarize the other chapters' executed notebooks: run after them, whatever their
 # place in the toc, reading the chapters from the output folder (parameter ``chapters_dir``).
-SUMMARY_PAGES = ("claims", "findings")
+SUMMARY_PAGES = ("claims", "findings", "verdict_changes")
 
 
 def execution_order(chapters: list[Chapter]) -> list[Chapter]:

@@ -261,7 +261,9 @@ tables.forEach((table, index) => {
                    table.classList.contains('dashboard-table');
   if (column < 0 && !isClaims) return;
   const row = table.querySelector('tbody tr');
-  const cell = isClaims ? table.querySelector('tbody tr td[data-label="verdict"]')
+  // the verdict changes between runs label each run's verdict "verdict, <run>"
+  const cell = isClaims ? table.querySelector('tbody tr td[data-label="verdict"], '
+                                              + 'tbody tr td[data-label^="verdict, "]')
                         : (row ? row.children[column] : null);
   if (!cell) { out.push({index, isClaims, missing: true}); return; }
   const r = cell.getBoundingClientRect();
@@ -273,7 +275,9 @@ tables.forEach((table, index) => {
       left = Math.max(left, box.left); right = Math.min(right, box.right);
     }
   }
-  const why = isClaims ? table.querySelector('thead th:nth-child(5)') : null;
+  // "why they differ" (a claims table, the dashboard); the verdict changes have no such column
+  const why = isClaims && !table.classList.contains('changes-table')
+    ? table.querySelector('thead th:nth-child(5)') : null;
   const inCell = (badge) => {
     const b = badge.getBoundingClientRect(), c = badge.parentElement.getBoundingClientRect();
     return b.left >= c.left - 0.5 && b.right <= c.right + 0.5;
@@ -304,7 +308,8 @@ def verdict_problems(driver, width: int) -> list[str]:
                 f"{c['clipRight']:.0f} px)")
         if not c["badgeInCell"]:
             problems.append(f"{what}: a verdict badge sticks out of its cell at {width} px")
-        if width >= DESKTOP and c["isClaims"] and c["whyWidth"] < 200:
+        if width >= DESKTOP and c["isClaims"] and c["whyWidth"] is not None \
+                and c["whyWidth"] < 200:
             problems.append(f"{what}: \"why they differ\" is {c['whyWidth']:.0f} px wide at "
                             f"{width} px (at least 200 wanted)")
     return problems
@@ -761,5 +766,72 @@ def test_claims_table_stylesheet_at_1400_1000_and_400_px(browser, tmp_path: Path
     found = browser.execute_script(DASHBOARD_CELLS)
     assert {c["label"] for c in found["cells"]} == {"verdict", "chapter", "why it differs"}
     screenshot(browser, SCREENSHOTS / "claims-table-css-phone.png")
+    assert console_errors(browser) == []
+    set_viewport(browser, DESKTOP)
+
+
+def changes_table_html() -> str:
+    """The markup of the page "Verdict changes between runs", written by
+    nbutils.chapters.changes.html itself: four runs, every kind of badge, a long claim name and
+    a change in two comparisons."""
+    from nbutils.chapters import changes
+
+    few = {"mnist-relu-l2": 3, "cifar10-relu-l2": 1}
+    runs = [changes.Run("paper", "unit", {"mnist-relu-l2": 50, "cifar10-relu-l2": 35}),
+            changes.Run("quick", "unit", few), changes.Run("quick", "standardized", few),
+            changes.Run("quick", "per_pixel", few)]
+    lines = [("06_x", "F1a (FashionMNIST half)"), ("04_x", "F2a"), ("01_x", "S4 (MNIST, "
+                                                                       "FashionMNIST)")]
+    verdicts = {runs[0].name: dict(zip(lines, ("not reproduced", "reproduced", "reproduced"))),
+                runs[1].name: dict(zip(lines, ("partly", "not testable", "partly"))),
+                runs[2].name: dict(zip(lines[1:], ("not reproduced", "partly"))),
+                runs[3].name: dict(zip(lines, ("not reproduced", "reproduced", "partly")))}
+    table = changes.verdict_table(verdicts, lines, changes.comparisons(runs))
+    return changes.html(table, runs, {lines[1]: "04_x.html#claim-f2a"},
+                        {"04_x": "4. Fig. 2", "06_x": "6. Fig. 4", "01_x": "1. Setup"})
+
+
+VERDICT_CHANGE_CELLS = """
+const viewport = document.documentElement.clientWidth;
+return {viewport,
+        pageOverflow: document.documentElement.scrollWidth > viewport,
+        cells: Array.from(document.querySelectorAll('td[data-label^="verdict, "]')).map((c) => {
+          const r = c.getBoundingClientRect();
+          return {left: r.left, right: r.right, width: r.width,
+                  label: getComputedStyle(c, '::before').content};
+        })};
+"""
+
+
+def test_verdict_changes_stylesheet_at_1400_1000_and_400_px(browser, tmp_path: Path):
+    """The book's CSS on the markup of the verdict changes between runs: every badge inside its
+    cell, no cell running into the next, nothing wider than the page; on a phone one card per
+    line, each run's verdict on screen under its label."""
+    shutil.copy(CSS, tmp_path / CSS.name)
+    (tmp_path / "changes.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{THEME_WRAPPERS}</style>"
+        f'<link rel="stylesheet" href="{CSS.name}"></head><body><article class="bd-content">'
+        '<div class="cell_output docutils container"><div class="output text_html">'
+        f"{changes_table_html()}</div></div></article></body></html>", encoding="utf-8")
+    set_viewport(browser, DESKTOP)
+    console_errors(browser)
+    browser.get((tmp_path / "changes.html").as_uri())
+    for width in WIDTHS:
+        set_viewport(browser, width)
+        assert verdict_problems(browser, width) == []
+        assert overflow_problems(browser, width) == []
+        found = browser.execute_script(VERDICT_CHANGE_CELLS)
+        assert not found["pageOverflow"]
+        assert len(found["cells"]) == 12
+        for cell in found["cells"]:
+            assert cell["width"] > 0 and cell["left"] >= 0, cell
+            assert cell["right"] <= found["viewport"] + 0.5, cell
+        if width == PHONE:
+            assert all(c["label"].startswith('"verdict, ') for c in found["cells"])
+        if width == DESKTOP:
+            screenshot(browser, SCREENSHOTS / "verdict-changes-css-desktop.png")
+    screenshot(browser, SCREENSHOTS / "verdict-changes-css-phone.png")
     assert console_errors(browser) == []
     set_viewport(browser, DESKTOP)

@@ -44,6 +44,7 @@ REFUSED = {   # chapter -> (papermill parameters, what the error must say)
                                "unknown parameter 'progres' (did you mean 'progress'?)"),
     "11_unstated_choices": ({"profile": "paper"}, "parameter 'profile' = 'paper'"),
     "claims": ({"chapters_dir": "/nonexistent/chapters"}, "parameter 'chapters_dir'"),
+    "verdict_changes": ({"chapters_dir": "/nonexistent/chapters"}, "parameter 'chapters_dir'"),
 }
 
 

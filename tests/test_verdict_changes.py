@@ -1,0 +1,119 @@
+"""Verdict changes between runs (nbutils.chapters.changes): the table on hand-made verdicts, the
+runs found from folder names, and, from the shipped results, the paper run's rows against the
+committed chapters."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nbutils import cache, dashboard
+from nbutils.chapters import changes
+from nbutils.chapters.changes import NO_RESULT, Comparison, Run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FEW, MANY, OTHER = "quick, [0, 1]", "paper, [0, 1]", "quick, per channel"
+COMPARED = [Comparison(FEW, MANY, "seeds"), Comparison(FEW, OTHER, "reading")]
+VERDICTS = {
+    FEW: {("04_x", "F2a"): "partly", ("04_x", "F2b"): "reproduced",
+          ("04_x", "F2c"): "not reproduced"},
+    MANY: {("04_x", "F2a"): "reproduced", ("04_x", "F2b"): "reproduced"},
+    OTHER: {("04_x", "F2a"): "partly", ("04_x", "F2b"): "reproduced",
+            ("04_x", "F2c"): "partly", ("05_y", "F3a"): "reproduced"},
+}
+ORDER = [("04_x", "F2a"), ("04_x", "F2b"), ("04_x", "F2c")]
+
+
+def test_the_table_says_changed_unchanged_and_no_result():
+    table = changes.verdict_table(VERDICTS, ORDER, COMPARED)
+    assert list(table.columns) == ["chapter", "claim", FEW, MANY, OTHER, "changed?"]
+    lines = table.set_index("claim")
+    # F2a: partly -> reproduced with more seeds, the same under the other reading
+    assert lines.loc["F2a", "changed?"] == f"{FEW} \u2192 {MANY}"
+    assert lines.loc["F2b", "changed?"] == "no"
+    # F2c: no result with many seeds; compared under the other reading only, where it changes
+    assert lines.loc["F2c", MANY] == NO_RESULT
+    assert lines.loc["F2c", "changed?"] == f"{FEW} \u2192 {OTHER}"
+    # F3a: only one run has it (added after the order given): nothing to compare
+    assert list(table["claim"]) == ["F2a", "F2b", "F2c", "F3a"]
+    assert lines.loc["F3a", FEW] == NO_RESULT and lines.loc["F3a", "changed?"] == NO_RESULT
+
+    counts = changes.change_counts(table, COMPARED)
+    assert counts.loc[f"{FEW} \u2192 {MANY}"].tolist() == ["seeds", 2, 1, 2]
+    assert counts.loc[f"{FEW} \u2192 {OTHER}"].tolist() == ["reading", 3, 1, 1]
+
+
+def test_a_comparison_of_a_run_not_in_the_table_is_refused():
+    with pytest.raises(ValueError, match="compared: runs"):
+        changes.verdict_table(VERDICTS, ORDER, [Comparison(FEW, "ci, [0, 1]", "seeds")])
+
+
+def test_the_html_links_each_claim_and_badges_each_verdict():
+    table = changes.verdict_table(VERDICTS, ORDER, COMPARED)
+    runs = [Run("quick", "unit", {"mnist-relu-l2": 3}), Run("paper", "unit", {"mnist-relu-l2": 50}),
+            Run("quick", "standardized", {"mnist-relu-l2": 3})]
+    assert [r.name for r in runs] == [FEW, MANY, OTHER]
+    text = changes.html(table, runs, {("04_x", "F2a"): "04_x.html#claim-f2a"},
+                        {"04_x": "4. Fig. 2: whole network"})
+    assert text.startswith('<table class="dashboard-table changes-table">')
+    assert '<tr id="changes-f2a">' in text and '<tr id="changes-f3a">' in text
+    assert '<a href="04_x.html#claim-f2a">F2a</a> <span class="profile">chapter 4</span>' in text
+    assert f'<td data-label="verdict, {MANY}"><span class="verdict verdict-reproduced">' in text
+    assert text.count('class="verdict verdict-no-result">no result</span>') == 3
+    assert f"<strong>{FEW} \u2192 {MANY}</strong>" in text     # a change stands out
+    assert "<th>paper, [0, 1] <span class=\"profile\">50 seeds</span></th>" in text
+
+
+def test_runs_are_found_from_the_shipped_folder_names(tmp_path):
+    for name in ("mnist-relu-l2-paper-50seeds-92793c243b",
+                 "cifar10-relu-l2-paper-35seeds-b8bab81760",
+                 "mnist-relu-bn_dropout-std-quick-3seeds-2688f97ad3",
+                 "mnist-relu-l2-quick-3seeds-972566eb1a",
+                 "mnist-relu-l2-pix-quick-3seeds-d8e46917a4",
+                 "mnist-relu-l2-paper-seeds6-10-0123456789",      # a shard: not a run
+                 "mnist-relu-l2-quick-8seeds-0123456789"):        # the larger count wins
+        (tmp_path / name).mkdir()
+    (tmp_path / "mnist-relu-l2-ci-3seeds-0123456789").write_text("")   # a file, not a folder
+    runs = changes.shipped_runs(tmp_path)
+    assert [r.name for r in runs] == [MANY, FEW, OTHER, "quick, per pixel"]
+    assert runs[0].seeds == {"mnist-relu-l2": 50, "cifar10-relu-l2": 35}
+    assert runs[0].scale == "50 seeds (CIFAR-10: 35)"
+    assert runs[1].seeds == {"mnist-relu-l2": 8}
+    assert runs[2].seeds == {"mnist-relu-bn_dropout": 3}
+    assert runs[2].reading == "standardized per channel"
+    with pytest.raises(changes.NoResultError, match="no results of mnist-relu-l2 shipped"):
+        runs[2].seeds_of(("mnist", "relu", "l2"))
+    assert changes.comparisons(runs) == [Comparison(FEW, MANY, "seeds"),
+                                         Comparison(FEW, OTHER, "reading"),
+                                         Comparison(FEW, "quick, per pixel", "reading")]
+
+
+def test_an_unknown_chapter_is_refused():
+    with pytest.raises(ValueError, match=r"chapters=\['ch08'\]: allowed"):
+        changes.run_claims(Run("paper", "unit"), ["ch08"])
+
+
+def test_shipped_only_reads_no_cache_and_restores_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(cache.ENV_RESULTS, str(tmp_path))
+    monkeypatch.delenv(cache.ENV_RESULTS_ONLY, raising=False)
+    with changes.shipped_only():
+        assert cache.results_only()
+        assert cache.results_dir() != tmp_path and not any(cache.results_dir().iterdir())
+    assert os.environ[cache.ENV_RESULTS] == str(tmp_path)
+    assert cache.ENV_RESULTS_ONLY not in os.environ
+
+
+def test_the_paper_run_recomputes_the_committed_chapters_rows(real_root):
+    """From the shipped results (seconds): chapters 4 and 5 at the paper profile, claim and
+    verdict as the committed notebooks record them; the screen's quick run shipped no curves."""
+    runs = {r.name: r for r in changes.shipped_runs()}
+    outcomes = changes.run_claims(runs[MANY], ["ch04", "ch05"])
+    for outcome in outcomes:
+        recorded = dashboard.read_records(ROOT / "book" / f"{outcome.chapter}.ipynb")
+        assert recorded and outcome.missing == ""
+        assert [(c.id, c.verdict) for c in outcome.rows] == \
+            [(r.claim, r.verdict) for r in recorded]
+    [quick] = changes.run_claims(runs[FEW], ["ch04"])
+    assert quick.rows == () and quick.missing.startswith("no whole-network curves shipped (")
