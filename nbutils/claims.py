@@ -166,6 +166,17 @@ def why(verdict: str, scale: Reason | None,
     return (scale, *extra)
 
 
+# Control rows beyond the paper's protocol, named "<claim id> (<tag>)" (e.g. "F2c (dead-matched)"):
+# shown beside the claim they test, never combined into its verdict or counted as its parts
+CONTROL_TAGS: tuple[str, ...] = ("dead-matched",)
+
+
+def is_control(label: str) -> bool:
+    """Whether the claims row ``label`` is a control beyond the paper's protocol
+    (:data:`CONTROL_TAGS`), not a part of the claim."""
+    return any(label.endswith(f"({tag})") for tag in CONTROL_TAGS)
+
+
 UNKNOWN_DIFFERENCE = ("we do not know what differs (the paper gives its epochs only as 8 to 30 "
                       "and does not state every training detail)")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from .claims import Reason
+from .claims import Reason, is_control
 from .report import CLAIMS_RECORD, row_anchors, verdict_class
 from .verdicts import VERDICTS, combine
 
@@ -307,22 +307,30 @@ def dashboard(rows: list[Row]) -> pd.DataFrame:
         for r in kept:
             out.append({"claim": r.claim, "id": cid, "statement": statement,
                         "verdict": r.verdict, "provisional": r.provisional,
+                        "control": is_control(r.claim),
                         "chapter": r.chapter, "title": r.title, "profile": r.profile,
                         "reason": difference(r.reasons), "link": r.link})
         if not kept:
             out.append({"claim": cid, "id": cid, "statement": statement, "verdict": NO_CHAPTER,
-                        "provisional": False, "chapter": "", "title": "", "profile": "",
+                        "provisional": False, "control": False, "chapter": "", "title": "",
+                        "profile": "",
                         "reason": "", "link": ""})
     return pd.DataFrame(out)
+
+
+def _parts(table: pd.DataFrame) -> pd.DataFrame:
+    """The lines of ``table`` that judge a claim or a part of it: without the control rows
+    beyond the paper's protocol (:func:`nbutils.claims.is_control`)."""
+    return table[~table["control"]] if "control" in table else table
 
 
 def claim_verdicts(table: pd.DataFrame) -> pd.DataFrame:
     """One row per claim id of ``table`` (:func:`dashboard`): its verdict, the verdicts of its
     lines combined as the parts of one claim (:func:`nbutils.report.combine`; a line that is
-    *not testable* leaves the claim at most *partly*), and whether it is provisional (some line
-    is)."""
+    *not testable* leaves the claim at most *partly*; a control row beyond the paper's protocol
+    is not a part), and whether it is provisional (some line is)."""
     out = []
-    for cid, lines in table.groupby("id", sort=False):
+    for cid, lines in _parts(table).groupby("id", sort=False):
         verdicts = lines["verdict"].tolist()
         verdict = NO_CHAPTER if verdicts == [NO_CHAPTER] else combine(*verdicts)
         out.append({"claim": cid, "verdict": verdict,
@@ -340,9 +348,11 @@ def counts(table: pd.DataFrame) -> dict[str, int]:
 
 
 def line_counts(table: pd.DataFrame) -> dict[str, int]:
-    """How many lines of ``table`` (:func:`dashboard`: one per judged part) have each verdict."""
+    """How many lines of ``table`` (:func:`dashboard`: one per judged part, control rows left
+    out) have each verdict."""
     order = [*VERDICTS, NO_CHAPTER]
-    return {v: int((table["verdict"] == v).sum()) for v in order}
+    parts = _parts(table)
+    return {v: int((parts["verdict"] == v).sum()) for v in order}
 
 
 def _enumerate(count: dict[str, int], verb: str = "") -> str:
@@ -365,10 +375,15 @@ def summary(table: pd.DataFrame, table_name: str = "The table") -> str:
     judged = _enumerate(claims, "are")
     none_yet = (f"{'; ' * bool(judged)}{missing} {'has' if missing == 1 else 'have'} no "
                 "chapter yet" if missing else "")
+    controls = len(table) - len(_parts(table))
+    tests = "the claim it tests" if controls == 1 else "the claims they test"
+    control_note = (f"; and {controls} control {'row' if controls == 1 else 'rows'} beyond the "
+                    f"paper's protocol, shown beside {tests} but not counted" if controls else "")
     return (f"Of the {sum(claims.values())} claims of the paper and its note, "
             f"{judged}{none_yet} (a claim judged in parts counts once, "
             f"its parts combined by the rule for a claim of several parts). {table_name} has "
-            f"{len(table)} lines, one per judged part: {_enumerate(lines)}.")
+            f"{sum(lines.values())} lines, one per judged part: {_enumerate(lines)}"
+            f"{control_note}.")
 
 
 def chapter_name(title: str) -> str:
@@ -395,6 +410,8 @@ def html(table: pd.DataFrame, anchor_prefix: str = "dashboard") -> str:
         badge = f'<span class="verdict {verdict_class(r.verdict)}">{esc(r.verdict)}</span>'
         if r.provisional:
             badge += ' <span class="provisional">provisional</span>'
+        if getattr(r, "control", False):
+            badge += ' <span class="control">control beyond the paper, not counted</span>'
         chapter = ""
         if r.chapter:
             page = Path(r.chapter).with_suffix(".html").name
@@ -430,6 +447,8 @@ def claims_list(table: pd.DataFrame, verdicts: tuple[str, ...], *,
         badge = f'<span class="verdict {verdict_class(r.verdict)}">{esc(r.verdict)}</span>'
         where = f" ({_chapter_link(r.chapter, r.title, r.profile)})" if r.chapter else ""
         why = f": {esc(r.reason)}" if reasons and r.reason else ""
+        if getattr(r, "control", False):
+            badge += ' <span class="control">control beyond the paper</span>'
         items.append(f"<li><strong>{claim}</strong> {badge} {esc(r.statement)}{where}{why}</li>")
     return f'<ul class="claims-list">{"".join(items)}</ul>' if items else ""
 

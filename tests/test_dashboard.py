@@ -283,3 +283,24 @@ def test_committed_book_records_every_chapter():
             continue
         assert rows, f"{chapter.name} records no claims"
         json.dumps([{**r.__dict__, "reasons": [x.as_dict() for x in r.reasons]} for r in rows])
+
+
+def test_a_control_row_is_shown_but_neither_combined_nor_counted():
+    rows = [_row("F2c", "not reproduced", "04.ipynb"),
+            _row("F2c (dead-matched)", "reproduced", "04.ipynb"),
+            _row("F4d", "partly", "06.ipynb"),
+            _row("F4d (dead-matched)", "not reproduced", "06.ipynb")]
+    table = dashboard.dashboard(rows)
+    assert table.set_index("claim").loc["F2c (dead-matched)", "control"]
+    assert not table.set_index("claim").loc["F2c", "control"]
+    per_claim = dashboard.claim_verdicts(table).set_index("claim")
+    assert per_claim.loc["F2c", "verdict"] == "not reproduced"   # not "partly"
+    assert per_claim.loc["F4d", "verdict"] == "partly" and per_claim.loc["F4d", "lines"] == 1
+    assert dashboard.line_counts(table)["reproduced"] == 0
+    text = dashboard.summary(table)
+    assert text.endswith("; and 2 control rows beyond the paper's protocol, shown beside the "
+                         "claims they test but not counted.")
+    assert f"The table has {len(table) - 2} lines" in text
+    html = dashboard.html(table)
+    assert html.count('<span class="control">control beyond the paper, not counted</span>') == 2
+    assert "control beyond the paper" in dashboard.claims_list(table, ("reproduced",))

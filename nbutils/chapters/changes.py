@@ -283,7 +283,18 @@ def _ch04(ens: Ensembles) -> list[Claim]:
                                    exp.config.architecture.hidden, "zero")
         layer1[panel] = analysis.layer_curves(exp, 0, "zero")
         seeds.append(len(exp.seeds))
-    return ch04.claims(nets, layer1, ens.run.profile, seeds)
+    control = _optional(lambda: {ch04.DEAD_MATCHED: analysis.dead_matched_curves(
+        ens(CHAPTER_CONFIGS["fig2"][ch04.PANELS.index(ch04.DEAD_MATCHED)]))})
+    return ch04.claims(nets, layer1, ens.run.profile, seeds, control)
+
+
+def _optional(load: Callable[[], dict]) -> dict:
+    """A control beyond the paper's protocol (the dead-matched baseline), or nothing where the
+    run did not ship it: its row is then missing from that run ("no result")."""
+    try:
+        return load()
+    except cache.ResultMissingError:
+        return {}
 
 
 def _ch05(ens: Ensembles) -> list[Claim]:
@@ -315,7 +326,10 @@ def _ch06(ens: Ensembles) -> list[Claim]:
     s6 = {(name, layer): {value: analysis.layer_curves(e, layer, value)["random"]
                           for value in ("zero", "mean")}
           for name, e in s6_nets.items() for layer in range(len(e.config.architecture.hidden))}
-    results = ch06.Results(curves, meas, quantized, s6, names={**titles, **s6_titles})
+    layer = ch06.DEAD_MATCHED[1]
+    control = _optional(lambda: {("c", layer): analysis.dead_matched_curves(nets["c"], layer)})
+    results = ch06.Results(curves, meas, quantized, s6, names={**titles, **s6_titles},
+                           dead_matched=control)
     return ch06.claims(results, ens.run.profile, [len(e.seeds) for e in nets.values()])
 
 
