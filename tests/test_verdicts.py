@@ -316,12 +316,13 @@ def test_rules_page_p_floors_are_current():
 
 
 def test_rules_page_is_in_the_book_after_the_introduction():
-    """Right after the introduction: the findings, the claims dashboard, then the rules."""
+    """Right after the introduction: the findings, the claims dashboard, the rules, then the
+    verdicts run by run."""
     import yaml
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     assert toc["root"] == "book/intro"
-    assert [c["file"] for c in toc["chapters"][:3]] == [
-        "book/findings", "book/claims", "book/verdicts.md"]
+    assert [c["file"] for c in toc["chapters"][:4]] == [
+        "book/findings", "book/claims", "book/verdicts.md", "book/verdict_changes"]
 
 
 def test_some_cases_verdict_by_hand():
