@@ -22,7 +22,8 @@ def timed(label: str):
     TIMINGS.append((label, time.perf_counter() - start))
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """``30 s``, ``10 min`` or ``2.0 h``: a time as the book states it."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -60,12 +61,12 @@ class RunRecord:
         uses = cache.USES[self._first_use:]
         timed_steps = TIMINGS[self._first_timing:]
         longest = sorted((s for _, s in timed_steps), reverse=True)[:MAX_STEPS]
-        steps = "; ".join(f"{label}: {_duration(s)}" for label, s in timed_steps
+        steps = "; ".join(f"{label}: {duration(s)}" for label, s in timed_steps
                           if s >= 1.0 and s in longest)
         prof = get_profile(self.profile)
         parts = [f"This chapter ran with profile {self.profile} ({prof.description}) on "
                  f"{hardware_description(self.device)}, on {date.today().isoformat()}, in "
-                 f"{_duration(time.perf_counter() - self._start)}"
+                 f"{duration(time.perf_counter() - self._start)}"
                  + (f" ({steps})" if steps else "") + "."]
         if uses:
             n = Counter(_result_sources(uses))
@@ -118,7 +119,7 @@ def _networks_sentence(networks: list) -> str:
     if groups["trained"]:
         done = [origin(e) for e in groups["trained"]]
         phrases.append(f"{len(done)} {_were(len(done))} trained in this run, in "
-                       f"{_duration(sum(o.seconds for o in done))} in all, on "
+                       f"{duration(sum(o.seconds for o in done))} in all, on "
                        f"{', '.join(sorted({o.hardware for o in done}))}")
     for how, what in (("loaded", "loaded from the weights cache"),
                       ("stored", "not loaded, since the results asked for were stored")):
@@ -126,7 +127,7 @@ def _networks_sentence(networks: list) -> str:
             summaries = [e.summary() for e in groups[how]]
             seconds = sum(s.seconds for s in summaries)
             phrases.append(f"{len(summaries)} {_were(len(summaries))} {what} (trained before "
-                           f"this run in {_duration(seconds)} in all, on "
+                           f"this run in {duration(seconds)} in all, on "
                            f"{', '.join(sorted({s.hardware for s in summaries}))})")
     return (f"Of its {len(networks)} network ensemble(s) ({seeds} seeds each), "
             + "; ".join(phrases) + ".")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .chapters import Config, chapters
+from .provenance import duration
 
 TAG = "rerun-box"                   # the markdown cell holding the box
 CPU = "2-core CPU"
@@ -105,13 +106,7 @@ def config_name(config: Config) -> str:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "not measured"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    return "not measured" if seconds is None else duration(seconds)
 
 
 def command(notebook: str, parameters: dict[str, Any], results_only: bool) -> str:

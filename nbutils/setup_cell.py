@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import nbformat
 
+    from .cache import atomic_write_bytes
     from .pipeline import list_chapters
 
     parser = argparse.ArgumentParser(prog="python -m nbutils.setup_cell", description=(
@@ -101,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     for chapter in list_chapters(args.root):
         nb = nbformat.read(chapter.path, as_version=4)
         if write_setup_cell(nb, code):
-            tmp = chapter.path.with_name(f".{chapter.path.name}.tmp")
-            nbformat.write(nb, tmp)
-            tmp.replace(chapter.path)
+            atomic_write_bytes(chapter.path, nbformat.writes(nb).encode("utf-8"))
             print(f"{chapter.path}: setup cell written")
     return 0
 

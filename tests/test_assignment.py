@@ -188,27 +188,29 @@ def test_bad_input_is_refused_with_clear_errors(tmp_path, capsys):
     assert "invalid choice: 'fast'" in capsys.readouterr().err
 
 
-def test_a_chapter_without_an_exercise_is_refused(tmp_path):
+def _changed_chapter(tmp_path, cell_type: str, *edits: tuple[str, str]):
+    """A copy of chapter 9 with ``edits`` (old, new) applied to its cells of ``cell_type``."""
     nb = chapter()
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            cell.source = cell.source.replace(":label: ex-ch9-layer", ":label: ex-ch9-other")
-            cell.source = cell.source.replace("{solution-start} ex-ch9-layer",
-                                              "{solution-start} ex-ch9-other")
+        if cell.cell_type == cell_type:
+            for old, new in edits:
+                cell.source = cell.source.replace(old, new)
     changed = tmp_path / "09_pruning.ipynb"
     nbformat.write(nb, changed)
+    return changed
+
+
+def test_a_chapter_without_an_exercise_is_refused(tmp_path):
+    changed = _changed_chapter(tmp_path, "markdown",
+                               (":label: ex-ch9-layer", ":label: ex-ch9-other"),
+                               ("{solution-start} ex-ch9-layer", "{solution-start} ex-ch9-other"))
     with pytest.raises(ValueError, match=r"no exercise 'ex-ch9-layer' with solution code"):
         assignment.build_master("ci", chapter=changed)
 
 
 def test_a_chapter_that_no_longer_defines_a_setup_name_is_refused(tmp_path):
-    nb = chapter()
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = cell.source.replace("scores = prune.pruning_scores(",
-                                              "layer_scores = prune.pruning_scores(")
-    changed = tmp_path / "09_pruning.ipynb"
-    nbformat.write(nb, changed)
+    changed = _changed_chapter(tmp_path, "code", ("scores = prune.pruning_scores(",
+                                                  "layer_scores = prune.pruning_scores("))
     with pytest.raises(ValueError, match=r"no longer defines \['scores'\]"):
         assignment.build_master("ci", chapter=changed)
 

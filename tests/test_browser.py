@@ -712,23 +712,29 @@ return {heads, badges, viewport: document.documentElement.clientWidth,
 """
 
 
-def test_claims_table_stylesheet_at_1400_1000_and_400_px(browser, tmp_path: Path):
-    """The book's CSS on the claims-table and dashboard markup, inside the theme's scrolling
-    wrapper and a text column as wide as the book's."""
-    shutil.copy(CSS, tmp_path / CSS.name)
-    (tmp_path / "claims.html").write_text(
+def open_styled_page(browser, folder: Path, name: str, *outputs: str) -> None:
+    """Open, at desktop width, a page of ``outputs`` (HTML), each in a notebook output cell
+    inside the theme's scrolling wrapper and a text column as wide as the book's, styled by the
+    book's stylesheet (copied beside it); console errors so far are cleared."""
+    shutil.copy(CSS, folder / CSS.name)
+    cells = "".join('<div class="cell_output docutils container"><div class="output text_html">'
+                    f"{html}</div></div>" for html in outputs)
+    (folder / name).write_text(
         '<!doctype html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{THEME_WRAPPERS}</style>"
         f'<link rel="stylesheet" href="{CSS.name}"></head><body><article class="bd-content">'
-        '<div class="cell_output docutils container"><div class="output text_html">'
-        f"{claims_table_html(SAMPLE_ROWS)}</div></div>"
-        '<div class="cell_output docutils container"><div class="output text_html">'
-        f"{dashboard_html(SAMPLE_ROWS)}</div></div>"
-        "</article></body></html>", encoding="utf-8")
+        f"{cells}</article></body></html>", encoding="utf-8")
     set_viewport(browser, DESKTOP)
     console_errors(browser)
-    browser.get((tmp_path / "claims.html").as_uri())
+    browser.get((folder / name).as_uri())
+
+
+def test_claims_table_stylesheet_at_1400_1000_and_400_px(browser, tmp_path: Path):
+    """The book's CSS on the claims-table and dashboard markup, inside the theme's scrolling
+    wrapper and a text column as wide as the book's."""
+    open_styled_page(browser, tmp_path, "claims.html",
+                     claims_table_html(SAMPLE_ROWS), dashboard_html(SAMPLE_ROWS))
 
     for width in (DESKTOP, MIDDLE):
         set_viewport(browser, width)
@@ -807,17 +813,7 @@ def test_verdict_changes_stylesheet_at_1400_1000_and_400_px(browser, tmp_path: P
     """The book's CSS on the markup of the verdict changes between runs: every badge inside its
     cell, no cell running into the next, nothing wider than the page; on a phone one card per
     line, each run's verdict on screen under its label."""
-    shutil.copy(CSS, tmp_path / CSS.name)
-    (tmp_path / "changes.html").write_text(
-        '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<style>{THEME_WRAPPERS}</style>"
-        f'<link rel="stylesheet" href="{CSS.name}"></head><body><article class="bd-content">'
-        '<div class="cell_output docutils container"><div class="output text_html">'
-        f"{changes_table_html()}</div></div></article></body></html>", encoding="utf-8")
-    set_viewport(browser, DESKTOP)
-    console_errors(browser)
-    browser.get((tmp_path / "changes.html").as_uri())
+    open_styled_page(browser, tmp_path, "changes.html", changes_table_html())
     for width in WIDTHS:
         set_viewport(browser, width)
         assert verdict_problems(browser, width) == []

@@ -25,5 +25,5 @@ def test_timed_records_and_run_record_states_the_provenance(tmp_path, monkeypatc
             "(results/).") in text
     assert "earlier run" not in text
     assert not (tmp_path / "results" / "b.npz").exists()   # a shipped result is not copied
-    assert provenance._duration(30) == "30 s" and provenance._duration(600) == "10 min"
-    assert provenance._duration(7200) == "2.0 h"
+    assert provenance.duration(30) == "30 s" and provenance.duration(600) == "10 min"
+    assert provenance.duration(7200) == "2.0 h"
