@@ -27,7 +27,11 @@ PX_PER_PT = 96 / 72        # CSS pixels per point: a figure's SVG is sized in po
 RC = {
     "svg.fonttype": "none",        # text stays text, drawn by the browser
     "svg.hashsalt": "nbutils",     # ids inside the SVG the same on every run
-    "font.family": ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"],
+    # DejaVu Sans ships with matplotlib; "sans-serif" adds matplotlib's list (Arial, Helvetica,
+    # ...) to the SVG's font-family for the browser. A family named here that this machine
+    # lacks makes matplotlib log "findfont: ... not found" for every text: a stray warning in
+    # every executed chapter.
+    "font.family": ["DejaVu Sans", "sans-serif"],
 }
 
 FORMATS = ("svg",)

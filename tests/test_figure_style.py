@@ -70,3 +70,22 @@ def test_text_px_and_min_fontsize():
     empty = plt.figure()
     assert style.text_px(empty) == {"full": float("inf"), "page": float("inf")}
     plt.close(empty)
+
+
+def test_drawing_a_figure_logs_no_font_lookup_warning(caplog):
+    """Every family of the style is one matplotlib has, wherever the book runs: a missing one
+    logs "findfont: ... not found" into every executed chapter's output."""
+    import io
+    import logging
+
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context(style.RC), caplog.at_level(logging.WARNING, "matplotlib"):
+        fig, ax = plt.subplots()
+        ax.set_title("a title")
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+        plt.close(fig)
+    assert not [r for r in caplog.records if "findfont" in r.getMessage()]
+    assert "font-family: 'DejaVu Sans'" in buf.getvalue()
+    assert "'Arial'" in buf.getvalue()        # the browser's fallbacks stay in the SVG
