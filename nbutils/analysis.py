@@ -47,6 +47,7 @@ from .orderings import (
     RANDOM,
     SCORE,
     dead_first,
+    dead_last,
     measure_orders,
     order_by,
     ordering_names,
@@ -314,35 +315,49 @@ def _whole(ens: TrainedEnsemble, value: str):
     return arrays, {"value": value}
 
 
-def dead_matched_curves(ens: TrainedEnsemble, layer: int | None = None
+def dead_matched_curves(ens: TrainedEnsemble, layer: int | None = None, dead: str = "first"
                         ) -> dict[str, np.ndarray]:
     """The dead-matched random baseline (issue #24, beyond the paper's protocol): cumulative
     ablation, to zero, in random orderings that take each network's dead neurons (never active
     on the training data, :func:`activity`) first, as a low-first ordering by a measure does
     (a dead neuron's measures are zero), and the other neurons after them in random order
-    (:func:`nbutils.orderings.dead_first`).
+    (:func:`nbutils.orderings.dead_first`); with ``dead="last"`` the baseline of a high-first
+    ordering, which takes them last (:func:`nbutils.orderings.dead_last`).
 
     Args:
         ens: the trained ensemble.
         layer: a hidden layer (0-based): layer-wise ablation, every ``k``; ``None``: the whole
             network, all hidden neurons (as :func:`whole_network_curves`).
+        dead: ``"first"`` (result kind ``dead_matched``) or ``"last"`` (kind ``dead_last``).
 
     Returns:
         ``"dead_matched"``: test accuracy ``(M, n + 1)``, the mean over the profile's random
         draws; ``"dead"``: the number of dead neurons of each member ``(M,)`` in the ablated
         layer(s).
+
+    Raises:
+        ValueError: ``dead`` is neither ``"first"`` nor ``"last"``, or ``layer`` is not a
+            hidden layer of the ensemble.
     """
+    if dead not in DEAD_POSITIONS:
+        raise ValueError(f"dead must be one of {DEAD_POSITIONS}, got {dead!r}")
     if layer is not None:
         _check_layer(ens, layer)
-    return _dead_matched(ens, layer)
+    return (_dead_matched if dead == "first" else _dead_last)(ens, layer)
 
 
-@result("dead_matched")
-def _dead_matched(ens: TrainedEnsemble, layer: int | None):
+# Where the dead-matched baseline puts each network's dead neurons (dead_matched_curves)
+DEAD_POSITIONS: tuple[str, ...] = ("first", "last")
+
+
+def _dead_baseline(ens: TrainedEnsemble, layer: int | None, dead_last_: bool):
+    """The arrays and meta of :func:`dead_matched_curves` (its two result kinds)."""
     flags = [a["dead"] for a in activity(ens)]
     dead = torch.as_tensor(np.concatenate(flags, axis=1) if layer is None else flags[layer])
-    stream = "dead-matched-whole" if layer is None else f"dead-matched-layer{layer}"
-    orders = dead_first(_random_orders(ens, dead.shape[1], stream), dead).to(ens.device)
+    where = "whole" if layer is None else f"layer{layer}"
+    stream = f"dead-last-{where}" if dead_last_ else f"dead-matched-{where}"
+    arrange = dead_last if dead_last_ else dead_first
+    orders = arrange(_random_orders(ens, dead.shape[1], stream), dead).to(ens.device)
     d = ens.data
     if layer is None:
         acc = ablation.whole_network_curve(ens.model, d.x_test, d.y_test, orders, "zero")
@@ -351,6 +366,16 @@ def _dead_matched(ens: TrainedEnsemble, layer: int | None):
     return ({"dead_matched": acc.mean(dim=1).cpu().numpy().astype(np.float64),
              "dead": dead.sum(dim=1).numpy().astype(np.int64)},
             {"layer": "whole network" if layer is None else layer, "value": "zero"})
+
+
+@result("dead_matched")
+def _dead_matched(ens: TrainedEnsemble, layer: int | None):
+    return _dead_baseline(ens, layer, dead_last_=False)
+
+
+@result("dead_last")
+def _dead_last(ens: TrainedEnsemble, layer: int | None):
+    return _dead_baseline(ens, layer, dead_last_=True)
 
 
 def quantizer_curves(ens: TrainedEnsemble, layer: int, scheme: str, n_bins: int,

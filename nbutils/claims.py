@@ -168,7 +168,7 @@ def why(verdict: str, scale: Reason | None,
 
 # Control rows beyond the paper's protocol, named "<claim id> (<tag>)" (e.g. "F2c (dead-matched)"):
 # shown beside the claim they test, never combined into its verdict or counted as its parts
-CONTROL_TAGS: tuple[str, ...] = ("dead-matched",)
+CONTROL_TAGS: tuple[str, ...] = ("dead-matched", "dead-last")
 
 
 def is_control(label: str) -> bool:

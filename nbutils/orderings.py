@@ -191,6 +191,15 @@ def dead_first(orders: Tensor, dead: Tensor) -> Tensor:
     return torch.gather(orders, -1, rank)
 
 
+def dead_last(orders: Tensor, dead: Tensor) -> Tensor:
+    """Random orderings ``(M, draws, n)`` rearranged so that each member's ``dead`` neurons
+    (``(M, n)`` bool) come last, each group in the order the random ordering gives it: the
+    dead-matched baseline of a *high-first* ordering, which ablates the dead neurons last
+    (their measures are zero) and so removes every active neuron first (issue #24; beyond the
+    paper's protocol). The mirror of :func:`dead_first`."""
+    return dead_first(orders, ~torch.as_tensor(dead, dtype=torch.bool))
+
+
 def measure_orders(values: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Low-first and high-first orderings ``(M, n)`` for every registered measure in ``values``
     (a mapping measure -> ``(M, n)``), in the order of :func:`ordering_names`."""

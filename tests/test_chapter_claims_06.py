@@ -299,8 +299,49 @@ def test_f4d_control_judges_kl_low_against_the_dead_matched_baseline(kl_low, bas
     assert row.ours.endswith("1.5 of 5 neurons of layer 1 dead per network (mean)")
 
 
+# ... and KL high against the dead-last baseline (dead neurons ablated last, as KL high does)
+@pytest.mark.parametrize("kl_high, baseline, n, verdict", [
+    (0.7, 0.6, SEEDS, "reproduced"),          # 10 points above the dead-last baseline
+    (0.5, 0.6, SEEDS, "not reproduced"),      # below it
+    (0.7, 0.6, 3, "not testable"),
+])
+def test_f4d_control_judges_kl_high_against_the_dead_last_baseline(kl_high, baseline, n,
+                                                                   verdict):
+    parts = results(n)
+    parts["curves"]["c", 0] = layer(0.6, {"kl-low": -0.1, "kl-high": kl_high - 0.6}, n)
+    parts["dead_last"] = {("c", 0): {"dead_matched": acc(baseline, n), "dead": np.full(n, 2.0)}}
+    rows = judge(parts, n)
+    assert list(rows)[7:9] == ["F4d", "F4d (dead-last)"]
+    row = rows["F4d (dead-last)"]
+    assert row.verdict == verdict
+    assert row.paper.startswith("beyond the paper's protocol: F4d's KL-high comparison")
+    assert "dead neurons last, as KL high does; the paper: KL high better than random" in row.paper
+    assert row.ours.startswith(f"KL high vs dead-last random: MG@4 = "
+                               f"{100 * (kl_high - baseline):.1f}")
+    assert row.ours.endswith("2.0 of 5 neurons of layer 1 dead per network (mean)")
+
+
+def test_f4d_names_a_control_in_its_reason_only_where_the_control_is_reproduced():
+    parts = results()
+    # KL low better and KL high worse than random: F4d fails on both (partly: the rest holds)
+    parts["curves"]["c", 0] = layer(0.6, {"kl-low": 0.1, "kl-high": -0.1})
+    # ... KL low is worse than its dead-matched baseline (reproduced), KL high is not better
+    # than its dead-last baseline (not reproduced)
+    parts["dead_matched"] = {("c", 0): {"dead_matched": acc(0.8), "dead": np.full(SEEDS, 2.0)}}
+    parts["dead_last"] = {("c", 0): {"dead_matched": acc(0.55), "dead": np.full(SEEDS, 2.0)}}
+    rows = judge(parts)
+    assert [rows[r].verdict for r in ("F4d", "F4d (dead-matched)", "F4d (dead-last)")] == [
+        "partly", "reproduced", "not reproduced"]
+    why = rows["F4d"].why
+    assert ("which KL low ablates first; against a random baseline that ablates them first "
+            "too, KL low is worse than random as in the paper: MG@4 = -10.0") in why
+    assert "(row F4d (dead-matched))" in why and "F4d (dead-last)" not in why
+    assert "(c) KL high: MG@4 = -10.0" in why and "we do not know what differs" in why
+
+
 def test_without_the_control_there_is_no_control_row():
-    assert "F4d (dead-matched)" not in judge(results())
+    rows = judge(results())
+    assert "F4d (dead-matched)" not in rows and "F4d (dead-last)" not in rows
 
 
 # --------------------------------------------------------------------- S6
@@ -343,7 +384,15 @@ def test_dead_matched_table_reads_both_baselines():
     parts = results()
     control = {("c", 0): {"dead_matched": acc(0.55), "dead": np.full(SEEDS, 2.0)}}
     table = ch06.dead_matched_table(parts["curves"], control, {"c": "(c) small, Dropout"})
-    row = table.loc[("(c) small, Dropout", 1)]
+    assert len(table) == 1
+    row = table.loc[("(c) small, Dropout", 1, "KL low")]
     assert row["dead neurons (mean)"] == 2.0 and row["of"] == WIDTH
-    assert row["KL low vs random: MG@4"] == -10.0          # 0.5 against 0.6
-    assert row["KL low vs dead-matched: MG@4"] == -5.0     # 0.5 against 0.55
+    assert row["dead in the baseline"] == "first"
+    assert row["vs random: MG@4"] == -10.0          # 0.5 against 0.6
+    assert row["vs dead-matched: MG@4"] == -5.0     # 0.5 against 0.55
+    last = {("c", 0): {"dead_matched": acc(0.65), "dead": np.full(SEEDS, 2.0)}}
+    table = ch06.dead_matched_table(parts["curves"], control, {"c": "(c) small, Dropout"}, last)
+    row = table.loc[("(c) small, Dropout", 1, "KL high")]
+    assert row["dead in the baseline"] == "last"
+    assert row["vs random: MG@4"] == 10.0           # 0.7 against 0.6
+    assert row["vs dead-matched: MG@4"] == 5.0      # 0.7 against 0.65

@@ -1,6 +1,6 @@
 """The dead-matched random baseline (issue #24, beyond the paper's protocol): random orderings
-that take the dead neurons first (nbutils.orderings.dead_first), and its ablation curves
-(nbutils.analysis.dead_matched_curves)."""
+that take the dead neurons first (nbutils.orderings.dead_first) or last (dead_last), and its
+ablation curves (nbutils.analysis.dead_matched_curves)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nbutils import ablation, analysis
-from nbutils.orderings import dead_first, random_orders
+from nbutils.orderings import dead_first, dead_last, random_orders
 
 
 def test_dead_first_by_hand():
@@ -33,6 +33,17 @@ def test_dead_first_keeps_permutations_and_the_random_order_within_groups():
     # nothing dead, or everything dead: the random orderings themselves
     assert torch.equal(dead_first(orders, torch.zeros(3, 40, dtype=torch.bool)), orders)
     assert torch.equal(dead_first(orders, torch.ones(3, 40, dtype=torch.bool)), orders)
+
+
+def test_dead_last_by_hand_is_the_mirror_of_dead_first():
+    orders = torch.tensor([[[0, 5, 3, 1, 2, 4], [5, 0, 3, 4, 2, 1]]])
+    dead = torch.tensor([[False, True, False, False, True, False]])
+    assert dead_last(orders, dead).tolist() == [[[0, 5, 3, 2, 1, 4], [5, 0, 3, 2, 4, 1]]]
+    many = random_orders(2, 30, 4, seed=3)
+    mask = torch.rand(2, 30, generator=torch.Generator().manual_seed(2)) < 0.4
+    assert torch.equal(dead_last(many, mask), dead_first(many, ~mask))
+    with pytest.raises(ValueError, match=r"dead must have shape"):
+        dead_last(many, torch.zeros(2, 29, dtype=torch.bool))
 
 
 def test_dead_first_refuses_a_mask_of_another_shape():
@@ -69,3 +80,25 @@ def test_dead_matched_curves_of_a_real_ensemble(cache_dir):
                           layer["dead_matched"])
     with pytest.raises(ValueError, match="layer"):
         analysis.dead_matched_curves(ens, 5)
+
+
+def test_dead_last_curves_of_a_real_ensemble(cache_dir):
+    from nbutils.experiment import TrainedEnsemble
+
+    from conftest import TINY
+
+    ens = TrainedEnsemble("mnist", "relu", "l2", profile=TINY, device="cpu")
+    dead = analysis.activity(ens)[1]["dead"]
+    last = analysis.dead_matched_curves(ens, 1, dead="last")
+    n = ens.config.architecture.hidden[1]
+    assert last["dead_matched"].shape == (2, n + 1)
+    assert last["dead"].tolist() == dead.sum(axis=1).tolist()
+    orders = dead_last(analysis._random_orders(ens, n, "dead-last-layer1"), torch.as_tensor(dead))
+    d = ens.data
+    again = ablation.ablation_curve(ens.model, d.x_test, d.y_test, 1, orders, "zero").mean(1)
+    np.testing.assert_allclose(last["dead_matched"], again.double().numpy(), atol=1e-12)
+    # its own result kind: the dead-first baseline of the same layer is another file
+    assert (analysis._dead_last.path(ens, 1).name.startswith("dead_last-")
+            and analysis._dead_last.path(ens, 1) != analysis._dead_matched.path(ens, 1))
+    with pytest.raises(ValueError, match=r"dead must be one of \('first', 'last'\), got 'middle'"):
+        analysis.dead_matched_curves(ens, 1, dead="middle")

@@ -62,6 +62,8 @@ CASES = {
                             ("dead_matched", dict(layer=1)), "dead_matched-1e102377da59.npz"),
     "dead_matched, whole network": (lambda: analysis.dead_matched_curves(MLP),
                                     ("dead_matched", {}), "dead_matched-e10808d43975.npz"),
+    "dead_last, layer": (lambda: analysis.dead_matched_curves(MLP, 1, dead="last"),
+                         ("dead_last", dict(layer=1)), "dead_last-1e102377da59.npz"),
     "layer": (lambda: analysis.layer_curves(MLP, 0),
               ("layer", dict(layer=0, value="zero", orderings=ordering_names(),
                              draws_kept=True)),
@@ -153,7 +155,7 @@ def test_shipped_results_carry_these_names():
 def test_the_merge_rules_follow_the_registered_kinds():
     assert merge.PER_MEMBER_KINDS == {
         "measures", "activity", "layer", "whole", "quantizer_layer", "scores", "score_layer",
-        "dead_matched", "prune", "prune-wide", "prune-layerwise", "prune-finetune", "course-mask"}
+        "dead_matched", "dead_last", "prune", "prune-wide", "prune-layerwise", "prune-finetune", "course-mask"}
     assert analysis.RESULT_KINDS[merge.MEMBER] is False
 
 

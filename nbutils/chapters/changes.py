@@ -289,7 +289,7 @@ def _ch04(ens: Ensembles) -> list[Claim]:
 
 
 def _optional(load: Callable[[], dict]) -> dict:
-    """A control beyond the paper's protocol (the dead-matched baseline), or nothing where the
+    """A control beyond the paper's protocol (a dead-matched baseline), or nothing where the
     run did not ship it: its row is then missing from that run ("no result")."""
     try:
         return load()
@@ -327,9 +327,10 @@ def _ch06(ens: Ensembles) -> list[Claim]:
                           for value in ("zero", "mean")}
           for name, e in s6_nets.items() for layer in range(len(e.config.architecture.hidden))}
     layer = ch06.DEAD_MATCHED[1]
-    control = _optional(lambda: {("c", layer): analysis.dead_matched_curves(nets["c"], layer)})
+    control, last = (_optional(lambda dead=dead: {("c", layer): analysis.dead_matched_curves(
+        nets["c"], layer, dead=dead)}) for dead in analysis.DEAD_POSITIONS)
     results = ch06.Results(curves, meas, quantized, s6, names={**titles, **s6_titles},
-                           dead_matched=control)
+                           dead_matched=control, dead_last=last)
     return ch06.claims(results, ens.run.profile, [len(e.seeds) for e in nets.values()])
 
 
