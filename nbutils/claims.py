@@ -85,13 +85,16 @@ def render(reasons: Iterable[Reason]) -> str:
 @dataclass(frozen=True)
 class Claim:
     """One row of a chapter's claims table (ids from the book's claims register); ``reasons``
-    (a sentence or :class:`Reason` s) says why ours differs from the paper."""
+    (a sentence or :class:`Reason` s) says why ours differs from the paper; ``provisional``:
+    whether this row ran below the paper's scale, where a chapter's rows differ in that (None:
+    as the chapter, :func:`nbutils.report.claims_table`'s ``provisional``)."""
 
     id: str
     paper: str
     ours: str
     verdict: str
     reasons: Reasons = field(default=())
+    provisional: bool | None = None
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:

@@ -145,7 +145,8 @@ def read_records(notebook: str | Path) -> list[Row]:
                 anchors = [a if f'id="{a}"' in shown else ""   # a table drawn without ids
                            for a in row_anchors(r["claim"] for r in record["rows"])]
                 rows += [Row(r["claim"], r["verdict"], r["why"], record["profile"], path.name,
-                             title, r.get("ours", ""), provisional, _reasons(r), anchor)
+                             title, r.get("ours", ""), bool(r.get("provisional", provisional)),
+                             _reasons(r), anchor)
                          for r, anchor in zip(record["rows"], anchors)]
             except (ValueError, SyntaxError, KeyError, TypeError) as err:
                 raise ValueError(f"{path.name}: the claims record is not readable ({err})") \

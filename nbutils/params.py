@@ -126,6 +126,9 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "profile": _choice(PROFILES),
     "seeds": _wrap(checks.optional_positive_int,
                    "a positive integer (number of seeds) or None for the profile's default"),
+    "seeds_c": _wrap(checks.optional_positive_int,
+                     "a positive integer (number of seeds of chapter 7's network (c), trained "
+                     "in seed shards) or None for the same as 'seeds'"),
     "device": _device,
     "progress": _bool,
     "arch": _choice(ARCHITECTURES),

@@ -88,7 +88,8 @@ def claims_table(claims: list[Claim], profile: str | None = None,
     With ``profile`` (the chapter's run profile) the rows are also recorded in the executed
     notebook (glued as :data:`CLAIMS_RECORD`, not displayed) for the claims dashboard, with
     whether they are ``provisional`` (a chapter passes :func:`is_provisional` of its seeds;
-    None: provisional unless the profile is ``"paper"``).
+    None: provisional unless the profile is ``"paper"``); a row whose own ``provisional`` is
+    set records it, which the dashboard reads instead of the chapter's.
     """
     if profile is not None:
         from myst_nb import glue
@@ -98,7 +99,9 @@ def claims_table(claims: list[Claim], profile: str | None = None,
         record = {"profile": profile, "provisional": bool(provisional),
                   "rows": [{"claim": c.id, "paper": c.paper, "ours": c.ours,
                             "verdict": c.verdict, "why": c.why,
-                            "reasons": [r.as_dict() for r in c.reasons]} for c in claims]}
+                            "reasons": [r.as_dict() for r in c.reasons],
+                            **({} if c.provisional is None
+                               else {"provisional": bool(c.provisional)})} for c in claims]}
         glue(CLAIMS_RECORD, json.dumps(record), display=False)
     return ClaimsTable(
         [(c.id, c.paper, c.ours, c.verdict, c.why) for c in claims],

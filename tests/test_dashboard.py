@@ -1,4 +1,5 @@
 """The claims dashboard reads what the chapters recorded (nbutils.dashboard)."""
+import ast
 import json
 import re
 from pathlib import Path
@@ -21,17 +22,34 @@ def test_register_has_the_papers_43_claims():
         assert ids == list(dashboard.REGISTER)
 
 
-def _recording_notebook(path, claims_source):
+def _recording_notebook(path, claims_source, table_args="profile='quick'"):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
         "from nbutils.claims import Claim, Reason\nfrom nbutils.report import claims_table\n"
-        f"claims_table({claims_source}, profile='quick')")]
+        f"claims_table({claims_source}, {table_args})")]
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("# 9. A chapter: its title"))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(ROOT)}}).execute()
     nbformat.write(nb, path)
+
+
+def test_a_row_can_be_provisional_where_its_chapter_is_not_and_the_reverse(tmp_path):
+    # chapter 7 with network (c) below the paper's seeds: its rows are provisional, the rows
+    # of networks (a) and (b) (the paper's seeds) are not, the chapter as a whole is
+    _recording_notebook(tmp_path / "07_x.ipynb",
+                        "[Claim('F5a', 'p', 'o', 'reproduced', provisional=False), "
+                        "Claim('F5b', 'p', 'o', 'partly', provisional=True), "
+                        "Claim('F5c', 'p', 'o', 'partly')]",
+                        table_args="profile='paper', provisional=True")
+    record = next(json.loads(ast.literal_eval(o["data"]["application/papermill.record/text/plain"]))
+                  for c in nbformat.read(tmp_path / "07_x.ipynb", 4).cells
+                  for o in c.get("outputs", []) if o.get("metadata", {}).get("scrapbook"))
+    assert [r.get("provisional") for r in record["rows"]] == [False, True, None]
+    rows = dashboard.read_records(tmp_path / "07_x.ipynb")
+    assert [(r.claim, r.provisional) for r in rows] == [("F5a", False), ("F5b", True),
+                                                       ("F5c", True)]
 
 
 def test_a_chapter_records_its_claims_and_the_dashboard_reads_them(tmp_path):

@@ -32,6 +32,8 @@ def test_auto_device_resolves_to_what_is_here():
     ("seeds", "8", "positive integer"),       # papermill -p seeds "8" given as a string
     ("seeds", 2.0, "positive integer"),
     ("seeds", True, "positive integer"),
+    ("seeds_c", -6, "positive integer"),
+    ("seeds_c", "6", "positive integer"),
     ("progress", "yes", "True or False"),
     ("progress", 1, "True or False"),
     ("activation", "tanh", "'relu', 'sigmoid'"),

@@ -8,7 +8,7 @@ arrays (:class:`Results`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -129,17 +129,46 @@ def time_table(nets: Mapping[str, object], grids: Grids, seconds: Mapping[tuple[
     return pd.DataFrame(rows).set_index(["network", "layer"])
 
 
-def status(profile: str, seeds: Sequence[int], inputs: str, hardware: str, has_c: bool) -> str:
-    """The chapter's "How far these results go" note."""
+def trained_on(hardware: str | Mapping[str, str]) -> str:
+    """Where the networks were trained, for the status note: "trained on X" for one machine
+    (``hardware``, or network key -> machine), else grouped by machine ("(a) and (b) trained on
+    X, (c) on Y")."""
+    if isinstance(hardware, str):
+        return f"trained on {hardware}"
+    by_machine: dict[str, list[str]] = {}
+    for key, machine in hardware.items():
+        by_machine.setdefault(machine, []).append(f"({key})")
+    if len(by_machine) == 1:
+        return f"trained on {next(iter(by_machine))}"
+    return ", ".join(f"{' and '.join(keys)} {'trained ' if i == 0 else ''}on {machine}"
+                     for i, (machine, keys) in enumerate(by_machine.items()))
+
+
+def status(profile: str, seeds: Sequence[int], inputs: str, hardware: str | Mapping[str, str],
+           has_c: bool) -> str:
+    """The chapter's "How far these results go" note (``seeds`` of networks (a), (b) and, with
+    ``has_c``, (c); ``hardware``: one machine or network key -> machine, :func:`trained_on`)."""
     n_min = min(seeds)
+    hardware = trained_on(hardware)
     missing = "" if has_c else (" Network (c), the Funnel network with Dropout, is not in this "
                                 "run; its claims (F5b, F5g) are not testable here.")
+    if (profile == "paper" and has_c and len(seeds) == 3 and min(seeds[:2]) >= PAPER_SEEDS
+            and seeds[2] < PAPER_SEEDS):
+        floor = wilcoxon_floor(seeds[2])
+        return (f"Partly provisional: networks (a) and (b) have the paper's {PAPER_SEEDS} seeds; "
+                f"network (c), the Funnel network with Dropout, has {seeds[2]} of them so far "
+                f"(its seeds are trained in shards, a few at a time). Inputs {inputs}; "
+                f"{hardware}. The claims table marks the rows that read network (c) (F5b, "
+                "F5g and S4) provisional; "
+                + ("no comparison of its curves can be significant yet (not testable)."
+                   if floor >= 0.05 else
+                   f"comparisons of its curves can reach p = {format_p(floor)} at best."))
     if not is_provisional(profile, seeds, PAPER_SEEDS):
         return (f"These results are at the paper's scale: {n_min} seeds per network, inputs "
-                f"{inputs}, trained on {hardware}." + missing)
+                f"{inputs}, {hardware}." + missing)
     floor = wilcoxon_floor(n_min)
     return (f"Provisional: profile {profile}, {n_min} seeds per network instead of the paper's "
-            f"{PAPER_SEEDS}, inputs {inputs}, trained on {hardware}. The counts of neurons can be "
+            f"{PAPER_SEEDS}, inputs {inputs}, {hardware}. The counts of neurons can be "
             "read; "
             + ("no comparison of curves can be significant with so few seeds (not testable). "
                if floor >= 0.05 else
@@ -357,6 +386,25 @@ def _off_counts(table) -> list[str]:
             if about_verdict(ours, paper) != "reproduced"]
 
 
+def run_scale(profile: str, seeds: Sequence[int]) -> tuple[Reason, str, bool]:
+    """The scale of a row that reads networks of ``seeds`` seeds: its scale note (the ``quick``
+    one with the smallest p possible; at ``paper`` below the paper's 35 seeds, the seeds so
+    far), the prefix of its "ours" cell ("provisional (...): " or nothing) and whether it is
+    provisional (:func:`nbutils.verdicts.is_provisional`)."""
+    n = min(seeds)
+    floor = wilcoxon_floor(n)
+    scale = scale_note(profile, seeds, floor, paper_seeds=PAPER_SEEDS)
+    if profile == "quick":
+        scale = Reason("scale", f"{scale.text} (p cannot fall below {format_p(floor)})")
+    elif profile == "paper" and n < PAPER_SEEDS:
+        scale = Reason("scale", f"paper profile with {n} of the paper's {PAPER_SEEDS} seeds so "
+                                f"far (seed shards; p cannot fall below {format_p(floor)})")
+    provisional = is_provisional(profile, seeds, PAPER_SEEDS)
+    prefix = (f"provisional ({n} of the paper's {PAPER_SEEDS} seeds, profile {profile}): "
+              if provisional else "")
+    return scale, prefix, provisional
+
+
 def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
     """The chapter's claims rows: F1b, F5a-F5g and S4 (CIFAR-10).
 
@@ -366,13 +414,12 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
         seeds: the number of seeds of each network.
     """
     n_min = min(seeds)
-    floor = wilcoxon_floor(n_min)
-    scale = scale_note(profile, seeds, floor, paper_seeds=PAPER_SEEDS)
-    if profile == "quick":
-        scale = Reason("scale", f"{scale.text} (p cannot fall below {format_p(floor)})")
-    provisional = "" if profile == "paper" else (
-        f"provisional ({n_min} of the paper's {PAPER_SEEDS} seeds, profile {profile}): ")
     has_c = "c" in r.panels
+    # each row is judged at the scale of the networks it reads: (c) may have fewer seeds than
+    # (a) and (b) while its seed shards are being trained
+    of = dict(zip(r.panels, seeds))
+    scale, provisional, is_prov = run_scale(profile, [of[k] for k in "ab" if k in of])
+    scale_c, provisional_c, is_prov_c = run_scale(profile, [of["c"]] if has_c else [n_min])
     meas, act = r.measures, r.activity
     l1 = layer1(r)
     l1_note = ("layer 1 has only " + ", ".join(f"{v['active']:.0f} ({k})" for k, v in l1.items())
@@ -448,7 +495,7 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
         Reason("note", f"profile {profile!r}: fewer seeds than the paper's {PAPER_SEEDS}")]) + (
         [] if has_c else [Reason("note", C_MISSING)])
 
-    return [
+    rows = [
         Claim("F1b", "CIFAR-10 (Fig. 1(d)): less clear than MNIST, a small increase from hidden "
               "layer 2 to 4; many neurons inactive or uninformative",
               provisional + "network (a), median layer 2 -> layer 4: " + ", ".join(
@@ -469,9 +516,10 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
                   f"{name} not almost linear (R² {v:.2f})" for name, v in r2.items()
                   if not is_almost_linear(v)] + ([l1_note] if v5a != "reproduced" else []))),
         Claim("F5b", "Funnel + Dropout, layer 1: random beats every ordered ablation",
-              provisional + _signs(c5b) + " (MG@80 %)" if has_c else C_MISSING, v5b,
-              explain(v5b, scale, profile, c5b,
-                      other=[l1_note] if v5b != "reproduced" else []) if has_c else C_MISSING),
+              provisional_c + _signs(c5b) + " (MG@80 %)" if has_c else C_MISSING, v5b,
+              explain(v5b, scale_c, profile, c5b,
+                      other=[l1_note] if v5b != "reproduced" else []) if has_c else C_MISSING,
+              provisional=is_prov_c),
         Claim("F5c", "network (a), layer 2: about 250 active neurons hold all the information; "
               "ablating top-ranked neurons hurts at once",
               provisional + f"{active_a2:.0f} active (not dead) neurons of {r.width('a', 1)}; "
@@ -515,13 +563,17 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
               explain(v5f, scale, profile, {}, other=_off_counts(f5f))),
         Claim("F5g", "Funnel + Dropout: layer 3, about 50 top neurons suffice and about 150 "
               "must go to reach chance; layer 4, about 25 active neurons",
-              provisional + _counted(f5g) + f"; layer 4: {active_c4:.0f} active (not dead) "
+              provisional_c + _counted(f5g) + f"; layer 4: {active_c4:.0f} active (not dead) "
               "neurons" if has_c else C_MISSING, v5g,
-              explain(v5g, scale, profile, {}, other=_off_counts(f5g) + (
+              explain(v5g, scale_c, profile, {}, other=_off_counts(f5g) + (
                   [] if about_verdict(active_c4, 25) == "reproduced"
                   else [f"layer 4: {active_c4:.0f} active neurons, not about 25"]))
-              if has_c else C_MISSING),
+              if has_c else C_MISSING, provisional=is_prov_c),
         Claim("S4 (CIFAR-10)", "35 seeds (CIFAR-10); mean and std over seeds",
-              f"{n_min} seeds per network, {len(r.panels)} of the 3 networks",
-              verdict_from(n_min >= PAPER_SEEDS and has_c, partial=True), tuple(s4_reasons)),
+              (f"{n_min} seeds per network" if len(set(seeds)) == 1 else "seeds per network: "
+               + ", ".join(f"{n} ({k})" for k, n in of.items()))
+              + f", {len(r.panels)} of the 3 networks",
+              verdict_from(n_min >= PAPER_SEEDS and has_c, partial=True), tuple(s4_reasons),
+              provisional=is_provisional(profile, seeds, PAPER_SEEDS)),
     ]
+    return [c if c.provisional is not None else replace(c, provisional=is_prov) for c in rows]
