@@ -206,9 +206,60 @@ def test_without_the_control_there_is_no_control_row():
 
 
 def test_dead_matched_table_reads_both_baselines():
-    nets, _ = world(diffs={("d", "kl-low"): 10.0})
-    table = ch04.dead_matched_table(nets, control(N, 7.0))
-    row = table.loc["(d)"]
+    nets, _ = world(diffs={("d", "kl-low"): 10.0, ("a", "mi-low"): -4.0})
+    controls = {**control(N, 7.0), "a": {"dead_matched": curve(N, 201, 1.0),
+                                         "dead": np.full(N, 3.0)}}
+    table = ch04.dead_matched_table(nets, controls)
+    assert list(table.index) == [("(a)", "Entropy low, k = 101"),
+                                 ("(a)", "Mutual information low, k = 101"),
+                                 ("(d)", "KL selectivity low, k = 125")]
+    row = table.loc[("(d)", "KL selectivity low, k = 125")]
     assert row["dead neurons (mean)"] == 12.0 and row["of"] == 200
-    assert row["KL low vs random: MG@125"] == 10.0
-    assert row["KL low vs dead-matched: MG@125"] == 3.0
+    assert row["vs random: MG"] == 10.0
+    assert row["vs dead-matched: MG"] == 3.0
+    row = table.loc[("(a)", "Mutual information low, k = 101")]
+    assert row["vs random: MG"] == -4.0 and row["vs dead-matched: MG"] == -5.0
+
+
+# F2a's control (beyond the paper's protocol): entropy and MI low of (a) and (b) against their
+# dead-matched baselines
+def f2a_controls(n: int, diff_a, diff_b) -> dict:
+    return {p: {"dead_matched": curve(n, 201, d), "dead": np.full(n, dead)}
+            for p, d, dead in (("a", diff_a, 8.0), ("b", diff_b, 49.0))}
+
+
+@pytest.mark.parametrize("baseline_b, verdict, named", [
+    (10.0, "reproduced", True),         # (b) only as good as ablating its dead neurons first
+    (0.0, "not reproduced", False),     # (b) better even than its dead-matched baseline: 2 of 4
+])
+def test_f2a_control_judges_each_case_and_names_itself_where_that_case_is_reproduced(
+        baseline_b, verdict, named):
+    # (b): entropy and MI low 10 points better than random; (a): like random, as its baseline
+    nets, layer1 = world(diffs={("b", "entropy-low"): 10.0, ("b", "mi-low"): 10.0})
+    rows = {c.id: c for c in ch04.claims(nets, layer1, "paper", [N] * 6,
+                                          f2a_controls(N, 0.0, baseline_b))}
+    assert list(rows)[:2] == ["F2a", "F2a (dead-matched)"]
+    ctrl = rows["F2a (dead-matched)"]
+    assert ctrl.verdict == verdict     # (a)'s two cases hold; (b)'s two as well, or neither
+    assert ctrl.paper.startswith("beyond the paper's protocol")
+    assert ctrl.ours.startswith("(a) entropy vs dead-matched random: MG@101 = 0.0")
+    assert ctrl.ours.endswith("dead neurons per network (mean): (a) 8.0 of 200, (b) 49.0 of 200")
+    f2a = rows["F2a"]
+    assert f2a.verdict == "not reproduced"     # (b)'s two cases of four fail, whatever the control
+    assert (("our networks (b) have 49.0 dead neurons of 200 on average (never active on the "
+             "training data), which entropy low ablates first at no cost") in f2a.why) == named
+    assert ("(row F2a (dead-matched))" in f2a.why) == named
+    assert "F2c (dead-matched)" not in rows     # panel (d)'s control not given
+
+
+def test_f2a_control_needs_both_panels():
+    nets, layer1 = world()
+    only_a = {"a": f2a_controls(N, 0.0, 0.0)["a"]}
+    assert "F2a (dead-matched)" not in [c.id for c in ch04.claims(nets, layer1, "paper",
+                                                                   [N] * 6, only_a)]
+
+
+def test_the_controls_are_requested_for_their_panels_only():
+    wanted = {c: [r.label for r in ch04.requests(c)] for c in ch04.CONFIGS}
+    with_control = [c for c, names in wanted.items() if any("dead-matched" in n for n in names)]
+    assert with_control == [ch04.CONFIGS[ch04.PANELS.index(p)] for p in "abd"]

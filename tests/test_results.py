@@ -155,7 +155,8 @@ def test_shipped_results_carry_these_names():
 def test_the_merge_rules_follow_the_registered_kinds():
     assert merge.PER_MEMBER_KINDS == {
         "measures", "activity", "layer", "whole", "quantizer_layer", "scores", "score_layer",
-        "dead_matched", "dead_last", "prune", "prune-wide", "prune-layerwise", "prune-finetune", "course-mask"}
+        "dead_matched", "dead_last", "prune", "prune-wide", "prune-layerwise", "prune-finetune",
+        "course-mask"}
     assert analysis.RESULT_KINDS[merge.MEMBER] is False
 
 

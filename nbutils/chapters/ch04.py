@@ -16,6 +16,7 @@ from .. import analysis
 from ..claims import UNKNOWN_DIFFERENCE, Claim, explain, scale_note
 from ..config import CHAPTER_CONFIGS
 from ..measures import MEASURES
+from ..orderings import split_ordering
 from ..plots import config_title
 from ..stats import Gap, format_gap, format_p, mean_gap, wilcoxon_floor
 from ..verdicts import (
@@ -39,13 +40,14 @@ FROM_RESULTS = True
 
 def requests(config: Config) -> list[Request]:
     """A Fig. 2 panel: whole-network curves, and layer 1's (the Simpson's paradox check);
-    panel (d): also the dead-matched random baseline of the whole network (F2c's control)."""
+    panels (a), (b) and (d): also the dead-matched random baseline of the whole network (the
+    controls of F2a and F2c)."""
     if config not in CONFIGS:
         return []
     out = [Request("whole network (chapter 4)",
                    lambda e: analysis.whole_network_curves(e, "zero")),
            Request("layer 1 curves (chapter 4)", layer_curves(0))]
-    if config == CONFIGS[PANELS.index(DEAD_MATCHED)]:
+    if config in (CONFIGS[PANELS.index(p)] for p in CONTROL_PANELS):
         out.append(Request("dead-matched baseline, whole network (chapter 4)",
                            lambda e: analysis.dead_matched_curves(e)))
     return out
@@ -57,6 +59,8 @@ LOW = tuple(f"{m}-low" for m in MEASURES)
 ENT_MI = ("entropy-low", "mi-low")
 PANELS = "abcdef"            # Fig. 2's panels, in the order of CHAPTER_CONFIGS["fig2"]
 DEAD_MATCHED = "d"           # F2c's panel: its control against the dead-matched baseline
+F2A_PANELS = "ab"            # F2a's panels (ReLU + L2), each with a dead-matched control too
+CONTROL_PANELS = F2A_PANELS + DEAD_MATCHED   # the panels whose dead-matched baseline is computed
 
 
 @dataclass(frozen=True)
@@ -156,22 +160,33 @@ def simpson_table(nets: Mapping[str, Network],
     return pd.DataFrame(rows).set_index("panel")
 
 
+def control_orderings(panel: str) -> tuple[tuple[str, int], ...]:
+    """The (ordering, k) a panel's dead-matched control compares: F2c's KL low at k = 125 in
+    panel (d), F2a's entropy and MI low at k = 101 in panels (a) and (b)."""
+    return ((("kl-low", K_KL),) if panel == DEAD_MATCHED else ()) + (
+        tuple((o, K_ENTROPY) for o in ENT_MI) if panel in F2A_PANELS else ())
+
+
 def dead_matched_table(nets: Mapping[str, Network],
                        dead_matched: Mapping[str, Mapping[str, np.ndarray]]) -> pd.DataFrame:
-    """KL low first at k = 125 against random and against the dead-matched random baseline
-    (``dead_matched``: panel -> :func:`nbutils.analysis.dead_matched_curves`), with the dead
-    neurons per network."""
+    """Each control's low-first ordering (:func:`control_orderings`) against random and against
+    the dead-matched random baseline (``dead_matched``: panel ->
+    :func:`nbutils.analysis.dead_matched_curves`), with the dead neurons per network."""
     rows = []
-    for panel, control in dead_matched.items():
+    for panel, control in sorted(dead_matched.items()):
         n = nets[panel]
-        plain = n.gap("kl-low", K_KL)
-        matched = mean_gap(n.curves["kl-low"], control["dead_matched"], K_KL)
-        rows.append({"panel": n.title, "dead neurons (mean)": round(float(np.mean(
-            control["dead"])), 1), "of": sum(n.widths),
-            "KL low vs random: MG@125": round(plain.mg, 1), "p": format_p(plain.p),
-            "KL low vs dead-matched: MG@125": round(matched.mg, 1),
-            "p (dead-matched)": format_p(matched.p)})
-    return pd.DataFrame(rows).set_index("panel")
+        for ordering, k in control_orderings(panel):
+            plain = n.gap(ordering, k)
+            matched = mean_gap(n.curves[ordering], control["dead_matched"], k)
+            label = MEASURES[split_ordering(ordering)[0]].label
+            rows.append({"panel": n.title, "ordering": f"{label} low, k = {k}",
+                         "dead neurons (mean)": round(float(np.mean(
+                             control["dead"])), 1), "of": sum(n.widths),
+                         "vs random: MG": round(plain.mg, 1), "p": format_p(plain.p),
+                         "vs dead-matched: MG": round(matched.mg, 1),
+                         "p (dead-matched)": format_p(matched.p)})
+    return pd.DataFrame(rows).set_index(["panel", "ordering"])
+
 
 
 # ------------------------------------------------------------------------- claims
@@ -190,8 +205,8 @@ def _accuracy_fall(panel: str, n: Network) -> str:
 def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.ndarray]],
            profile: str, seed_counts: Sequence[int],
            dead_matched: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> list[Claim]:
-    """The claims rows F2a-F2d and C1, and with ``dead_matched`` the control row
-    "F2c (dead-matched)" (beyond the paper's protocol).
+    """The claims rows F2a-F2d and C1, and with ``dead_matched`` the control rows
+    "F2a (dead-matched)" and "F2c (dead-matched)" (beyond the paper's protocol).
 
     Args:
         nets: the networks by panel letter, at least the six of :data:`PANELS` (others, e.g.
@@ -202,7 +217,8 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
         seed_counts: the number of seeds of every network the chapter ran; the smallest sets
             the floor of the Wilcoxon p (:func:`nbutils.stats.wilcoxon_floor`).
         dead_matched: panel letter -> :func:`nbutils.analysis.dead_matched_curves` of its whole
-            network; F2c's control reads panel (d)'s (default ``None``: no control row).
+            network; F2a's control reads panels (a) and (b), F2c's panel (d) (default
+            ``None``: no control row; a control whose panels are missing has none).
     """
     p_floor = wilcoxon_floor(min(seed_counts))
     scale = scale_note(profile, seed_counts, p_floor)
@@ -225,6 +241,37 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
         "from layer 1, the paper's mechanism for (c)-(f); why the paper's L2 networks escape it "
         "we do not know" if g2a[_case(p, o)].mg < 0 else UNKNOWN_DIFFERENCE)
         for p in "ab" for o in ENT_MI}
+    # F2a's control (issue #24, beyond the paper's protocol): entropy and MI low first against
+    # the dead-matched random baseline of (a) and (b), by F2a's own rule (similar); a case's
+    # reason names the control only where that case of the control is reproduced
+    controls = dead_matched or {}
+    rows_2a = []
+    if all(p in controls for p in F2A_PANELS):
+        g2a_dead = {_case(p, o): mean_gap(nets[p].curves[o], controls[p]["dead_matched"],
+                                          K_ENTROPY) for p in F2A_PANELS for o in ENT_MI}
+        v2a_dead = cases_verdict(similar(g) for g in g2a_dead.values())
+        dead_of = {p: float(np.mean(controls[p]["dead"])) for p in F2A_PANELS}
+        for p in F2A_PANELS:
+            for o in ENT_MI:
+                case = _case(p, o)
+                if similar(g2a_dead[case]) == "reproduced":
+                    notes2a[case] = (
+                        f"our networks ({p}) have {dead_of[p]:.1f} dead neurons of "
+                        f"{sum(nets[p].widths)} on average (never active on the training data), "
+                        f"which {split_ordering(o)[0]} low ablates first at no cost; against a "
+                        "random baseline that ablates them first too, the gap is the paper's: "
+                        f"{format_gap(g2a_dead[case])} (row F2a (dead-matched))")
+        rows_2a.append(Claim(
+            "F2a (dead-matched)", "beyond the paper's protocol: F2a's comparison against a "
+            "random baseline that ablates each network's dead neurons first, as entropy and MI "
+            "low do; the paper: similar to random",
+            "; ".join(f"{n} vs dead-matched random: {format_gap(g)}"
+                      for n, g in g2a_dead.items())
+            + "; dead neurons per network (mean): "
+            + ", ".join(f"({p}) {dead_of[p]:.1f} of {sum(nets[p].widths)}" for p in F2A_PANELS),
+            v2a_dead,
+            explain(v2a_dead, scale, profile,
+                    {f"{n} vs dead-matched": (g, similar) for n, g in g2a_dead.items()})))
 
     # F2b: Dropout and sigmoid, panels (c)-(f): entropy and MI low first worse than random
     # (one statement, eight (panel, measure) cases)
@@ -290,6 +337,7 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
               "as ablating neurons randomly\"; entropy MG@101 = -0.19, p = 0.93 in Fig. 2(a)",
               "; ".join(f"{n}: {format_gap(g)}" for n, g in g2a.items()), v2a,
               explain(v2a, scale, profile, {n: (g, similar) for n, g in g2a.items()}, notes2a)),
+        *rows_2a,
         Claim("F2b", "Dropout or sigmoid (Figs. 2(c) to 2(f)): low entropy / MI first "
               "\"performs worse\" than random; entropy MG@101 = -51.2, p = 7.55e-10 in "
               "Fig. 2(c)",

@@ -451,8 +451,8 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
                 f"the paper: {format_gap(g_ctrl)} (row {label})")
         rows_4d.append(Claim(
             label, f"beyond the paper's protocol: F4d's {name.replace(' ', '-')} comparison in "
-            f"layer 1 of {title('c')} against a random baseline that ablates each network's dead neurons "
-            f"{where}, as {name} does; the paper: {name} {wanted} than random",
+            f"layer 1 of {title('c')} against a random baseline that ablates each network's "
+            f"dead neurons {where}, as {name} does; the paper: {name} {wanted} than random",
             f"{name} vs {baseline} random: {format_gap(g_ctrl)}; {n_dead:.1f} of {width} "
             "neurons of layer 1 dead per network (mean)", v_ctrl,
             explain(v_ctrl, scale, profile, {f"{case} vs {baseline}": (g_ctrl, rule)})))

@@ -283,8 +283,8 @@ def _ch04(ens: Ensembles) -> list[Claim]:
                                    exp.config.architecture.hidden, "zero")
         layer1[panel] = analysis.layer_curves(exp, 0, "zero")
         seeds.append(len(exp.seeds))
-    control = _optional(lambda: {ch04.DEAD_MATCHED: analysis.dead_matched_curves(
-        ens(CHAPTER_CONFIGS["fig2"][ch04.PANELS.index(ch04.DEAD_MATCHED)]))})
+    control = _optional(lambda: {p: analysis.dead_matched_curves(
+        ens(CHAPTER_CONFIGS["fig2"][ch04.PANELS.index(p)])) for p in ch04.CONTROL_PANELS})
     return ch04.claims(nets, layer1, ens.run.profile, seeds, control)
 
 
