@@ -59,10 +59,14 @@ OWN_RUN: dict[str, str] = {
         "At profile `quick` (2 seeds per network, `-p device cpu`) the chapter trains its three "
         "networks and computes its curves itself: 26 min of training and 43 min of ablation on "
         f"a {CPU}. The `paper` profile (35 seeds) is meant for a GPU; on {GPU}, `precompute` "
-        "took 149 s for network (a) and 242 s for network (b), training and all results; "
-        "of network (c) (Dropout) only the first seed shard has run (`--seeds 1-3`, on the "
-        f"{CPU} beside other jobs: training 60 min, curves 113 min, layer 1 alone 47 min); "
-        "its remaining 32 seeds have not."),
+        "took 149 s for network (a) and 242 s for network (b), training and all results. "
+        f"Network (c) (Dropout) ran on the {CPU} in seed shards, each shipped on its own and "
+        "then merged (`precompute --config cifar10_funnel-relu-dropout --seeds 4-6 --ship`, "
+        "then `--merge 1-3 4-6 7-10 --ship`): seeds 1-3 beside other jobs (training 60 min, "
+        "curves 113 min), seeds 4-6 alone (training 15 min, curves 26 min, of which layer 1 "
+        "20 min), seeds 7-10 alone (training 12 min, curves 30 min, of which layer 1 23 "
+        "min); the chapter reads the merged 10 seeds (`-p seeds_c 10`). Its remaining 25 "
+        "seeds have not run."),
     "08_counterexamples": (
         f"The chapter trains its small networks itself: about 20 s on a {CPU} (17 s at `quick`, "
         "28 s at `ci` with the test's second run)."),

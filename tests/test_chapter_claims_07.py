@@ -272,6 +272,14 @@ def test_f5b_partly_when_one_ordering_beats_random():
     claim = judge(parts)["F5b"]
     assert claim.verdict == "partly"
     assert "(c) entropy-low: MG@800 = 9.6" in claim.why
+    # most of layer 1 dead: the low-first case is explained by them; none dead: it is not
+    parts["activity"]["c"][0] = activity(1000, dead=0)
+    assert "dead neurons go first" not in judge(parts)["F5b"].why
+    parts["activity"]["c"][0] = activity(1000, dead=975)
+    claim = judge(parts)["F5b"]
+    assert ("(c) entropy-low: MG@800 = 9.6, p = 0.031 (exact; normal approximation 0.014) "
+            "(layer 1 of (c) is 98 % dead (the table of measures): ordered low first, the dead "
+            "neurons go first and cost nothing)") in claim.why
 
 
 def test_f5b_not_reproduced_when_every_ordering_beats_random():

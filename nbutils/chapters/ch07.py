@@ -422,6 +422,13 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
     scale_c, provisional_c, is_prov_c = run_scale(profile, [of["c"]] if has_c else [n_min])
     meas, act = r.measures, r.activity
     l1 = layer1(r)
+
+    def dead_note(key: str) -> str:
+        """Why a low-first ordering beats random in layer 1 of ``key`` where most of that layer
+        is dead (their measures are zero: they go first, at no cost); "" where it is not."""
+        share = 100 * act[key][0]["dead"].mean()
+        return (f"layer 1 of ({key}) is {share:.0f} % dead (the table of measures): ordered low "
+                "first, the dead neurons go first and cost nothing" if is_most(share) else "")
     l1_note = ("layer 1 has only " + ", ".join(f"{v['active']:.0f} ({k})" for k, v in l1.items())
                + " active neurons, so the ordered curves are steps (see \"Layer 1 in this run\")")
 
@@ -510,14 +517,13 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
               provisional + _signs(c5a_random) + " (MG@80 %); R² of the ordered curves "
               + _listed(r2, "{:.2f}") + "; " + _signs(c5a_entropy), v5a,
               explain(v5a, scale, profile, {**c5a_random, **c5a_entropy}, notes={
-                  name: f"layer 1 of ({name[1]}) is {100 * act[name[1]][0]['dead'].mean():.0f} % "
-                        "dead (the table of measures): ordered low first, the dead neurons go "
-                        "first and cost nothing" for name in c5a_random}, other=[
+                  name: dead_note(name[1]) for name in c5a_random if dead_note(name[1])}, other=[
                   f"{name} not almost linear (R² {v:.2f})" for name, v in r2.items()
                   if not is_almost_linear(v)] + ([l1_note] if v5a != "reproduced" else []))),
         Claim("F5b", "Funnel + Dropout, layer 1: random beats every ordered ablation",
               provisional_c + _signs(c5b) + " (MG@80 %)" if has_c else C_MISSING, v5b,
-              explain(v5b, scale_c, profile, c5b,
+              explain(v5b, scale_c, profile, c5b, notes={
+                  name: dead_note("c") for name in c5b if name.endswith("-low") and dead_note("c")},
                       other=[l1_note] if v5b != "reproduced" else []) if has_c else C_MISSING,
               provisional=is_prov_c),
         Claim("F5c", "network (a), layer 2: about 250 active neurons hold all the information; "

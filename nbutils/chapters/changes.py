@@ -283,8 +283,10 @@ def _ch04(ens: Ensembles) -> list[Claim]:
                                    exp.config.architecture.hidden, "zero")
         layer1[panel] = analysis.layer_curves(exp, 0, "zero")
         seeds.append(len(exp.seeds))
-    control = _optional(lambda: {p: analysis.dead_matched_curves(
-        ens(CHAPTER_CONFIGS["fig2"][ch04.PANELS.index(p)])) for p in ch04.CONTROL_PANELS})
+    control = {}   # each panel's control where the run shipped it (a row needs all of its own)
+    for p in ch04.CONTROL_PANELS:
+        control |= _optional(lambda p=p: {p: analysis.dead_matched_curves(
+            ens(CHAPTER_CONFIGS["fig2"][ch04.PANELS.index(p)]))})
     return ch04.claims(nets, layer1, ens.run.profile, seeds, control)
 
 
