@@ -174,6 +174,18 @@ def why(verdict: str, scale: Reason | None,
 CONTROL_TAGS: tuple[str, ...] = ("dead-matched", "dead-last")
 
 
+def dead_control_note(networks: str, n_dead: float, of: str, ordering: str, where: str,
+                      outcome: str, row: str) -> str:
+    """The reason a claim gives where its dead-matched control (row ``row``) is reproduced:
+    ``networks`` have ``n_dead`` dead neurons ``of`` (e.g. "200 on average"), which
+    ``ordering`` ablates ``where`` ("first": at no cost, or "last"), and against a random
+    baseline that does the same the comparison comes out as the paper's (``outcome``)."""
+    cost = " at no cost" if where == "first" else ""
+    return (f"{networks} have {n_dead:.1f} dead neurons of {of} (never active on the training "
+            f"data), which {ordering} ablates {where}{cost}; against a random baseline that "
+            f"ablates them {where} too, {outcome} (row {row})")
+
+
 def is_control(label: str) -> bool:
     """Whether the claims row ``label`` is a control beyond the paper's protocol
     (:data:`CONTROL_TAGS`), not a part of the claim."""

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import analysis
-from ..claims import UNKNOWN_DIFFERENCE, Claim, explain, scale_note
+from ..claims import UNKNOWN_DIFFERENCE, Claim, dead_control_note, explain, scale_note
 from ..config import CHAPTER_CONFIGS
 from ..measures import MEASURES
 from ..orderings import split_ordering
@@ -255,12 +255,11 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
             for o in ENT_MI:
                 case = _case(p, o)
                 if similar(g2a_dead[case]) == "reproduced":
-                    notes2a[case] = (
-                        f"our networks ({p}) have {dead_of[p]:.1f} dead neurons of "
-                        f"{sum(nets[p].widths)} on average (never active on the training data), "
-                        f"which {split_ordering(o)[0]} low ablates first at no cost; against a "
-                        "random baseline that ablates them first too, the gap is the paper's: "
-                        f"{format_gap(g2a_dead[case])} (row F2a (dead-matched))")
+                    notes2a[case] = dead_control_note(
+                        f"our networks ({p})", dead_of[p], f"{sum(nets[p].widths)} on average",
+                        f"{split_ordering(o)[0]} low", "first",
+                        f"the gap is the paper's: {format_gap(g2a_dead[case])}",
+                        "F2a (dead-matched)")
         rows_2a.append(Claim(
             "F2a (dead-matched)", "beyond the paper's protocol: F2a's comparison against a "
             "random baseline that ablates each network's dead neurons first, as entropy and MI "
@@ -294,11 +293,9 @@ def claims(nets: Mapping[str, Network], layer1: Mapping[str, Mapping[str, np.nda
         n_dead = float(np.mean(control["dead"]))
         total = sum(nets[DEAD_MATCHED].widths)
         if v2c_dead == "reproduced":
-            notes2c["(d) kl"] = (
-                f"our networks have {n_dead:.1f} dead neurons of {total} on average (never "
-                "active on the training data), which KL low ablates first at no cost; against "
-                "a random baseline that ablates them first too, the gap is the paper's: "
-                f"{format_gap(g2c_dead)} (row F2c (dead-matched))")
+            notes2c["(d) kl"] = dead_control_note(
+                "our networks", n_dead, f"{total} on average", "KL low", "first",
+                f"the gap is the paper's: {format_gap(g2c_dead)}", "F2c (dead-matched)")
         rows_2c.append(Claim(
             "F2c (dead-matched)", "beyond the paper's protocol: F2c's comparison against a "
             "random baseline that ablates each network's dead neurons first, as KL low does; "

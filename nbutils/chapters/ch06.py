@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import analysis
-from ..claims import Claim, explain, pm, scale_note, why
+from ..claims import Claim, dead_control_note, explain, pm, scale_note, why
 from ..config import CHAPTER_CONFIGS
 from ..measures import FINE_QUANTIZERS, MEASURES, QUANTIZERS
 from ..orderings import ordering_names
@@ -444,11 +444,9 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
         n_dead = float(np.mean(control["dead"]))
         baseline = "dead-matched" if where == "first" else "dead-last"
         if v_ctrl == "reproduced":
-            notes_4d[case] = (
-                f"our networks have {n_dead:.1f} dead neurons of {width} in layer 1 (never "
-                f"active on the training data), which {name} ablates {where}; against a random "
-                f"baseline that ablates them {where} too, {name} is {wanted} than random as in "
-                f"the paper: {format_gap(g_ctrl)} (row {label})")
+            notes_4d[case] = dead_control_note(
+                "our networks", n_dead, f"{width} in layer 1", name, where,
+                f"{name} is {wanted} than random as in the paper: {format_gap(g_ctrl)}", label)
         rows_4d.append(Claim(
             label, f"beyond the paper's protocol: F4d's {name.replace(' ', '-')} comparison in "
             f"layer 1 of {title('c')} against a random baseline that ablates each network's "

@@ -517,13 +517,14 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
               provisional + _signs(c5a_random) + " (MG@80 %); R² of the ordered curves "
               + _listed(r2, "{:.2f}") + "; " + _signs(c5a_entropy), v5a,
               explain(v5a, scale, profile, {**c5a_random, **c5a_entropy}, notes={
-                  name: dead_note(name[1]) for name in c5a_random if dead_note(name[1])}, other=[
+                  name: note for name in c5a_random if (note := dead_note(name[1]))}, other=[
                   f"{name} not almost linear (R² {v:.2f})" for name, v in r2.items()
                   if not is_almost_linear(v)] + ([l1_note] if v5a != "reproduced" else []))),
         Claim("F5b", "Funnel + Dropout, layer 1: random beats every ordered ablation",
               provisional_c + _signs(c5b) + " (MG@80 %)" if has_c else C_MISSING, v5b,
               explain(v5b, scale_c, profile, c5b, notes={
-                  name: dead_note("c") for name in c5b if name.endswith("-low") and dead_note("c")},
+                  name: note for name in c5b
+                  if name.endswith("-low") and (note := dead_note("c"))},
                       other=[l1_note] if v5b != "reproduced" else []) if has_c else C_MISSING,
               provisional=is_prov_c),
         Claim("F5c", "network (a), layer 2: about 250 active neurons hold all the information; "
