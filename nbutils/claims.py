@@ -176,10 +176,20 @@ CONTROL_TAGS: tuple[str, ...] = ("dead-matched", "dead-last")
 
 def dead_control_note(networks: str, n_dead: float, of: str, ordering: str, where: str,
                       outcome: str, row: str) -> str:
-    """The reason a claim gives where its dead-matched control (row ``row``) is reproduced:
-    ``networks`` have ``n_dead`` dead neurons ``of`` (e.g. "200 on average"), which
-    ``ordering`` ablates ``where`` ("first": at no cost, or "last"), and against a random
-    baseline that does the same the comparison comes out as the paper's (``outcome``)."""
+    """The reason a claim gives where its dead-matched control is reproduced.
+
+    Args:
+        networks: who has the dead neurons ("our networks", "our networks (a)").
+        n_dead: dead neurons per network (mean).
+        of: out of what ("200 on average", "20 in layer 1").
+        ordering: the ordering that meets them first or last ("KL low").
+        where: ``"first"`` (at no cost) or ``"last"``.
+        outcome: the comparison against the dead-matched baseline, as the paper's.
+        row: the control's row ("F2c (dead-matched)").
+
+    Returns:
+        The sentence.
+    """
     cost = " at no cost" if where == "first" else ""
     return (f"{networks} have {n_dead:.1f} dead neurons of {of} (never active on the training "
             f"data), which {ordering} ablates {where}{cost}; against a random baseline that "
