@@ -397,10 +397,15 @@ def html(table: pd.DataFrame, anchor_prefix: str = "dashboard") -> str:
     """The dashboard as an HTML table (class ``dashboard-table``; the book's stylesheet lays it
     out, one card per line on a phone): the claim, linked to its row in its chapter; our short
     statement; the verdict badge (*provisional* beside it when its chapter ran below the paper's
-    scale); the chapter, linked, with its profile; and what differs, in full. Each line has an
-    id (``dashboard-f3a``, :func:`nbutils.report.row_anchors`)."""
+    scale); the chapter, linked, with its profile; what differs, in full; and, where
+    :func:`both_readings` added it, whether the verdict is the same under the other readings of
+    the input pixels (linked to the line on the page "Verdict changes between runs"). Each line
+    has an id (``dashboard-f3a``, :func:`nbutils.report.row_anchors`)."""
     esc = html_lib.escape
     columns = ("claim", "statement", "verdict", "chapter", "why it differs")
+    readings = BOTH_READINGS in table   # the column of both_readings, where it was added
+    if readings:
+        columns += (BOTH_READINGS,)
     head = "".join(f"<th>{c}</th>" for c in columns)
     rows = []
     anchors = row_anchors(table["claim"], prefix=anchor_prefix)
@@ -419,7 +424,11 @@ def html(table: pd.DataFrame, anchor_prefix: str = "dashboard") -> str:
             chapter = (f'<a href="{esc(page)}" title="{esc(r.title)}">'
                        f"{esc(chapter_name(r.title))}</a>"
                        f' <span class="profile">{esc(r.profile)} profile</span>')
-        cells = zip(columns, (claim, esc(r.statement), badge, chapter, esc(r.reason)))
+        values = [claim, esc(r.statement), badge, chapter, esc(r.reason)]
+        if readings:
+            said, link = table.loc[r.Index, [BOTH_READINGS, "readings link"]]
+            values.append(f'<a href="{esc(link)}">{esc(said)}</a>' if link else esc(said))
+        cells = zip(columns, values)
         rows.append(f'<tr id="{anchor}">' + "".join(
             f'<td data-label="{c}">{v}</td>' for c, v in cells) + "</tr>")
     return (f'<table class="dashboard-table"><thead><tr>{head}</tr></thead>'
@@ -590,3 +599,117 @@ def verdict_changes(before: list[Row], after: list[Row]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["chapter", "claim", "verdict before", "profile before",
                                       "measured before", "verdict after", "profile after",
                                       "measured after"])
+
+
+# ---------------------------------------------------------------- verdicts under both readings
+
+CHANGES_RECORD = "changes_record"   # the glue name of the page "Verdict changes between runs"
+CHANGES_NOTEBOOK = "verdict_changes.ipynb"
+BOTH_READINGS = "same under both readings?"   # the dashboard's column
+NOT_COMPARED = "no result under the other reading"
+
+
+@dataclass(frozen=True)
+class ReadingRun:
+    """One run of the verdict-changes record: its name (``"paper, per channel"``), profile and
+    input reading (:data:`nbutils.data.PREPROCESSINGS`)."""
+    name: str
+    profile: str
+    preprocessing: str
+
+
+@dataclass(frozen=True)
+class ChangesRecord:
+    """What the page "Verdict changes between runs" recorded (:func:`read_changes`): its runs
+    and, per (chapter notebook stem, claim), the verdict of each run that has one and the id of
+    the line on that page."""
+    runs: tuple[ReadingRun, ...]
+    verdicts: dict[tuple[str, str], dict[str, str]]
+    anchors: dict[tuple[str, str], str]
+
+
+def changes_record(runs: list[ReadingRun], lines: list[dict]) -> str:
+    """The JSON the page "Verdict changes between runs" glues as :data:`CHANGES_RECORD`:
+    ``runs`` and ``lines`` (each ``{"chapter", "claim", "anchor", "verdicts": {run: verdict}}``,
+    a run without a verdict for the line left out)."""
+    return json.dumps({"runs": [r.__dict__ for r in runs], "lines": lines})
+
+
+def read_changes(notebook: str | Path) -> ChangesRecord:
+    """The record of an executed page "Verdict changes between runs".
+
+    Raises:
+        ValueError: the notebook holds no such record, or one that is not readable.
+    """
+    path = Path(notebook)
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("scrapbook", {}).get("name") != CHANGES_RECORD:
+                continue
+            try:
+                data = json.loads(ast.literal_eval(
+                    out["data"]["application/papermill.record/text/plain"]))
+                runs = tuple(ReadingRun(r["name"], r["profile"], r["preprocessing"])
+                             for r in data["runs"])
+                keys = [(line["chapter"], line["claim"]) for line in data["lines"]]
+                return ChangesRecord(
+                    runs, {k: dict(line["verdicts"]) for k, line in zip(keys, data["lines"])},
+                    {k: line.get("anchor", "") for k, line in zip(keys, data["lines"])})
+            except (ValueError, SyntaxError, KeyError, TypeError) as err:
+                raise ValueError(f"{path.name}: the verdict-changes record is not readable "
+                                 f"({err})") from err
+    raise ValueError(f"{path.name}: no verdict-changes record ({CHANGES_RECORD}); execute the "
+                     "page 'Verdict changes between runs' first")
+
+
+def both_readings(table: pd.DataFrame, record: ChangesRecord,
+                  main: str) -> pd.DataFrame:
+    """``table`` (:func:`dashboard`) with the column :data:`BOTH_READINGS`: for each line, the
+    verdict of its chapter's claim under every other input reading at the line's own profile
+    (``record``, :func:`read_changes`; ``main``: the reading the chapters ran with), compared
+    with the line's verdict.
+
+    The column says ``"yes"`` when every other reading with a verdict gives the same one,
+    ``"no: <verdict> (<run>)"`` for each reading that differs, and :data:`NOT_COMPARED` when no
+    other reading has a verdict for the line (its networks were not trained under it at that
+    scale, or the chapter is not recomputed there). A column ``readings link`` holds the line's
+    id on the page "Verdict changes between runs"."""
+    said, links = [], []
+    for line in table.itertuples():
+        key = (Path(line.chapter).stem, line.claim)
+        others = [r for r in record.runs
+                  if r.profile == line.profile and r.preprocessing != main
+                  and key in record.verdicts and r.name in record.verdicts[key]]
+        if not line.chapter or not others:
+            said.append(NOT_COMPARED)
+            links.append("")
+            continue
+        differ = [f"{record.verdicts[key][r.name]} ({r.name})" for r in others
+                  if record.verdicts[key][r.name] != line.verdict]
+        said.append("no: " + "; ".join(differ) if differ else "yes")
+        anchor = record.anchors.get(key, "")
+        links.append(f"{Path(CHANGES_NOTEBOOK).with_suffix('.html').name}#{anchor}"
+                     if anchor else "")
+    return table.assign(**{BOTH_READINGS: said, "readings link": links})
+
+
+def readings_summary(table: pd.DataFrame) -> str:
+    """One sentence on the column :data:`BOTH_READINGS` of ``table`` (:func:`both_readings`):
+    how many lines (control rows beyond the paper included) were compared under another
+    reading, how many keep their verdict, which change, and how many have no result there."""
+    column = table[BOTH_READINGS]
+    compared = table[column != NOT_COMPARED]
+    changed = compared[compared[BOTH_READINGS] != "yes"]
+    missing = len(table) - len(compared)
+    if not len(compared):
+        return (f"No line of the table has a verdict under another reading of the input pixels "
+                f"yet (column '{BOTH_READINGS}').")
+    names = ", ".join(changed["claim"]) if len(changed) else ""
+    kept = len(compared) - len(changed)
+    return (f"Under another reading of the input pixels (column '{BOTH_READINGS}'), "
+            f"{len(compared)} of the {len(table)} lines have a verdict at their own profile: "
+            f"{kept} {'keeps' if kept == 1 else 'keep'} it"
+            + (f" and {len(changed)} change ({names})" if len(changed) else "")
+            + f"; {missing} {'has' if missing == 1 else 'have'} no result under it yet, "
+            "their networks not yet trained under it at that scale.")

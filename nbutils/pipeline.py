@@ -40,8 +40,9 @@ import yaml
 KERNEL_NAME = "python3"
 TOC_FILE = "_toc.yml"
 # Pages that summarize the other chapters' executed notebooks: run after them, whatever their
-# place in the toc, reading the chapters from the output folder (parameter ``chapters_dir``).
-SUMMARY_PAGES = ("claims", "findings", "verdict_changes")
+# place in the toc, reading the chapters from the output folder (parameter ``chapters_dir``);
+# the verdict changes first, since the claims dashboard reads its record (both readings).
+SUMMARY_PAGES = ("verdict_changes", "claims", "findings")
 
 
 def execution_order(chapters: list[Chapter]) -> list[Chapter]:

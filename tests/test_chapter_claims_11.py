@@ -55,3 +55,30 @@ def test_prose_and_tables():
     assert numbers["ch11_n_configs"] == 2 and numbers["ch11_step"] in ch11.STEPS.values()
     table = ch11.screen_table(rows)
     assert table.loc[("a-relu-l2", "standardized"), "dead, per layer (%)"] == "10.0, 0.0"
+
+
+def test_verdicts_under_both_readings_are_compared_line_by_line():
+    from nbutils.chapters import changes
+    from nbutils.chapters.changes import Outcome, Report, Run
+    from nbutils.claims import Claim
+    from nbutils.dashboard import Row
+
+    unit, std = Run("paper", "unit", {"mnist-relu-l2": 50}), Run("paper", "standardized")
+
+    def outcome(chapter, *verdicts):
+        return Outcome(chapter, tuple(Claim(c, "p", "o", v) for c, v in verdicts))
+
+    outcomes = {unit.name: (outcome("02_m", ("M1", "reproduced"), ("S5", "partly")),
+                            outcome("04_w", ("F2a", "reproduced"))),
+                 std.name: (outcome("02_m", ("M1", "reproduced"), ("S5", "not reproduced")),
+                            Outcome("04_w", (), "no measures shipped"))}
+    records = tuple(Row(c, "v", "", "paper", f"{ch}.ipynb", t)
+                    for c, ch, t in (("M1", "02_m", "2. Measures"), ("S5", "02_m", "2. Measures"),
+                                     ("F2a", "04_w", "4. Fig. 2")))
+    rep = Report((unit, std), outcomes, tuple(changes.comparisons([unit, std])), records)
+    lines = ch11.compared_lines(rep)
+    assert lines[["claim", "same?"]].values.tolist() == [["M1", "yes"], ["S5", "no"]]
+    prose = ch11.readings_prose(rep)
+    assert prose == {"ch11_both_chapters": "chapter 2", "ch11_both_missing": "chapter 4",
+                     "ch11_both_lines": 2, "ch11_both_same": 1,
+                     "ch11_both_changed": "S5 (partly \u2192 not reproduced)"}

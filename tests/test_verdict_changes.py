@@ -117,3 +117,76 @@ def test_the_paper_run_recomputes_the_committed_chapters_rows(real_root):
             [(r.claim, r.verdict) for r in recorded]
     [quick] = changes.run_claims(runs[FEW], ["ch04"])
     assert quick.rows == () and quick.missing.startswith("no whole-network curves shipped (")
+
+
+def _dashboard_lines(*lines):
+    """A dashboard table (nbutils.dashboard.dashboard) of hand-made lines:
+    (chapter notebook, claim, verdict, profile)."""
+    import pandas as pd
+    return pd.DataFrame([{"claim": claim, "id": claim.split()[0], "statement": "s",
+                          "verdict": verdict, "provisional": False, "control": False,
+                          "chapter": chapter, "title": "4. T", "profile": profile,
+                          "reason": "", "link": ""}
+                         for chapter, claim, verdict, profile in lines])
+
+
+def _record_page(tmp_path, rep):
+    """An executed page holding the verdict-changes record of ``rep`` (as the page glues it)."""
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from myst_nb import glue\n"
+        f"glue({dashboard.CHANGES_RECORD!r}, {changes.record(rep)!r}, display=False)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT)}}).execute()
+    path = tmp_path / dashboard.CHANGES_NOTEBOOK
+    nbformat.write(nb, path)
+    return path
+
+
+class _Report:
+    """A stand-in for changes.Report with a hand-made table."""
+    def __init__(self, runs, verdicts):
+        self.runs = runs
+        self.table = changes.verdict_table(verdicts, ORDER, [])
+
+
+def test_the_dashboard_says_whether_a_verdict_holds_under_both_readings(tmp_path):
+    runs = (Run("paper", "unit"), Run("paper", "standardized"), Run("quick", "standardized"))
+    names = [r.name for r in runs]
+    verdicts = {names[0]: {("04_x", "F2a"): "reproduced", ("04_x", "F2b"): "partly",
+                           ("04_x", "F2c"): "partly"},
+                names[1]: {("04_x", "F2a"): "reproduced", ("04_x", "F2b"): "not reproduced"},
+                names[2]: {("04_x", "F2c"): "not reproduced"}}
+    page = _record_page(tmp_path, _Report(runs, verdicts))
+    record = dashboard.read_changes(page)
+    assert [r.name for r in record.runs] == names
+    table = _dashboard_lines(("04_x.ipynb", "F2a", "reproduced", "paper"),
+                             ("04_x.ipynb", "F2b", "partly", "paper"),
+                             # F2c: only a quick run under the other reading, not the profile
+                             ("04_x.ipynb", "F2c", "partly", "paper"),
+                             ("05_y.ipynb", "F3a", "partly", "paper"))
+    out = dashboard.both_readings(table, record, "unit")
+    assert out[dashboard.BOTH_READINGS].tolist() == [
+        "yes", "no: not reproduced (paper, per channel)", dashboard.NOT_COMPARED,
+        dashboard.NOT_COMPARED]
+    assert out["readings link"].tolist()[:2] == ["verdict_changes.html#changes-f2a",
+                                                 "verdict_changes.html#changes-f2b"]
+    html = dashboard.html(out)
+    assert f"<th>{dashboard.BOTH_READINGS}</th>" in html
+    assert '<a href="verdict_changes.html#changes-f2b">no: not reproduced' in html
+    assert dashboard.readings_summary(out).startswith(
+        "Under another reading of the input pixels (column 'same under both readings?'), 2 of "
+        "the 4 lines have a verdict at their own profile: 1 keeps it and 1 change (F2b); 2 have "
+        "no result")
+
+
+def test_a_page_without_the_changes_record_is_refused(tmp_path):
+    import nbformat
+    path = tmp_path / "verdict_changes.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    with pytest.raises(ValueError, match="no verdict-changes record"):
+        dashboard.read_changes(path)

@@ -1,5 +1,6 @@
 """Chapter 11 (beyond the paper): what the paper left unsaid, the input preprocessing and its
-screen (:mod:`nbutils.protocol`; findings U1-U2).
+screen (:mod:`nbutils.protocol`; findings U1-U2), and the verdicts of chapters 1-7 under both
+readings at the paper's scale (:func:`both_readings`).
 
 The screen gives one :class:`nbutils.protocol.ScreenRow` per configuration and reading; this
 module holds what the chapter shows of them (table, figure, the numbers of its prose) and its
@@ -14,10 +15,11 @@ import pandas as pd
 from myst_nb import glue
 
 from .. import plots
+from ..dashboard import chapter_name
 from ..claims import Finding
 from ..config import PREPROCESSING_LABELS
 from ..verdicts import count_verdict, fewer_dead, finding_verdict
-from . import Config, Request
+from . import Config, Request, changes
 
 NOTEBOOK = "11_unstated_choices"
 CONFIGS: tuple[Config, ...] = ()
@@ -119,3 +121,54 @@ def findings(rows: Iterable) -> list[Finding]:
             finding_verdict(count_verdict(sum(cases.values()), len(cases))),
             "not fewer: " + "; ".join(worse) if worse else ""))
     return out
+
+
+# ---------------------------------------------------------------- verdicts under both readings
+
+OTHER = "standardized"   # the other reading trained at the paper's scale
+
+
+def both_readings(folders: Iterable[str] = (".",), profile: str = "paper") -> changes.Report:
+    """The claims rows of chapters 1-7 recomputed from the shipped results of ``profile`` under
+    pixels in [0, 1] and under :data:`OTHER` (:func:`nbutils.chapters.changes.report`; the
+    executed chapters read from the first of ``folders`` that holds them, for the order of the
+    lines and the links to their rows)."""
+    runs = [r for r in changes.shipped_runs()
+            if r.profile == profile and r.preprocessing in (REFERENCE, OTHER)]
+    return changes.report(list(folders), runs=runs)
+
+
+def compared_lines(rep: changes.Report) -> pd.DataFrame:
+    """The lines of :func:`both_readings` that both readings judge: chapter, claim, the two
+    verdicts and whether they are the same."""
+    table = rep.table
+    names = [r.name for r in rep.runs]
+    if len(names) < 2:
+        return pd.DataFrame(columns=["chapter", "claim", *names, "same?"])
+    both = table[(table[names[0]] != changes.NO_RESULT) & (table[names[1]] != changes.NO_RESULT)]
+    out = both[["chapter", "claim", *names]].copy()
+    out["same?"] = ["yes" if a == b else "no" for a, b in zip(both[names[0]], both[names[1]])]
+    return out.reset_index(drop=True)
+
+
+def readings_prose(rep: changes.Report) -> dict[str, object]:
+    """The numbers and words of the section on verdicts under both readings, by glue name:
+    the chapters compared and not, the lines compared, kept and changed (named)."""
+    lines = compared_lines(rep)
+    titles = rep.titles
+    done = list(dict.fromkeys(lines["chapter"]))
+    other = next((o for name, o in rep.outcomes.items() if name.endswith("per channel")), ())
+    missing = [o.chapter for o in other if not o.rows]
+    changed = lines[lines["same?"] == "no"]
+    said = [f"{c} ({a} \u2192 {b})" for c, a, b in
+            zip(changed["claim"], *(changed[r.name] for r in rep.runs[:2]))]
+
+    def names(chapters: list[str]) -> str:
+        numbers = [chapter_name(titles.get(c, c)).removeprefix("chapter ") for c in chapters]
+        if not numbers:
+            return "none"
+        return f"chapter{'s' * (len(numbers) > 1)} " + ", ".join(numbers)
+
+    return {"ch11_both_chapters": names(done), "ch11_both_missing": names(missing),
+            "ch11_both_lines": len(lines), "ch11_both_same": int((lines["same?"] == "yes").sum()),
+            "ch11_both_changed": "; ".join(said) if said else "none"}

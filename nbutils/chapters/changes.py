@@ -42,7 +42,7 @@ from ..config import (
     PROFILES,
     get_profile,
 )
-from ..dashboard import Row, chapter_name, collect
+from ..dashboard import ReadingRun, Row, changes_record, chapter_name, collect
 from ..data import PREPROCESSINGS, load_dataset
 from ..datasets import get_dataset
 from ..experiment import TrainedEnsemble
@@ -552,6 +552,20 @@ class Report:
     def titles(self) -> dict[str, str]:
         """Chapter notebook -> its title."""
         return {Path(r.chapter).stem: r.title for r in self.records}
+
+
+def record(rep: Report) -> str:
+    """The verdicts of every run, by chapter and claim, as the JSON the page glues
+    (:data:`nbutils.dashboard.CHANGES_RECORD`) for the claims dashboard's column "same under
+    both readings?" (:func:`nbutils.dashboard.both_readings`): each line with its id on this
+    page (as :func:`html` draws it) and the verdict of every run that has one."""
+    table = rep.table
+    lines = [{"chapter": line["chapter"], "claim": line["claim"], "anchor": anchor,
+              "verdicts": {r.name: line[r.name] for r in rep.runs if line[r.name] != NO_RESULT}}
+             for anchor, line in zip(row_anchors(table["claim"], prefix="changes"),
+                                     table.to_dict("records"))]
+    runs = [ReadingRun(r.name, r.profile, r.preprocessing) for r in rep.runs]
+    return changes_record(runs, lines)
 
 
 def report(folders: Sequence[str | Path], runs: Sequence[Run] | None = None,
