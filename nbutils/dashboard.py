@@ -606,7 +606,7 @@ def verdict_changes(before: list[Row], after: list[Row]) -> pd.DataFrame:
 CHANGES_RECORD = "changes_record"   # the glue name of the page "Verdict changes between runs"
 CHANGES_NOTEBOOK = "verdict_changes.ipynb"
 BOTH_READINGS = "same under both readings?"   # the dashboard's column
-NOT_COMPARED = "no result under the other reading"
+NOT_COMPARED = "no result yet"   # the other reading has no verdict for the line (yet)
 
 
 @dataclass(frozen=True)

@@ -658,7 +658,17 @@ def dashboard_html(rows: list[tuple[str, str, str, str, str]]) -> str:
                               o, not i % 2, (Reason("note", w),) if w else (), "claim-x")
                 for i, (c, p, o, v, w) in enumerate(rows)
                 if c.split()[0] in dashboard.REGISTER]
-    return dashboard.html(dashboard.dashboard(recorded)[lambda t: t["chapter"] != ""])
+    table = dashboard.dashboard(recorded)[lambda t: t["chapter"] != ""]
+    # the column "same under both readings?": the paper lines judged under the other reading
+    # too, the first with another verdict ("no: not reproduced (paper, per channel)")
+    other = dashboard.ReadingRun("paper, per channel", "paper", "standardized")
+    judged = [(Path(r.chapter).stem, r.claim) for r in table.itertuples() if r.profile == "paper"]
+    record = dashboard.ChangesRecord(
+        (dashboard.ReadingRun("paper, [0, 1]", "paper", "unit"), other),
+        {key: {other.name: "not reproduced" if i == 0 else v}
+         for i, (key, v) in enumerate(zip(judged, table[table["profile"] == "paper"]["verdict"]))},
+        {key: "changes-x" for key in judged})
+    return dashboard.html(dashboard.both_readings(table, record, "unit").reset_index(drop=True))
 
 
 # the theme's rules for notebook outputs and Markdown tables, as pydata-sphinx-theme 0.17

@@ -15,9 +15,9 @@ import pandas as pd
 from myst_nb import glue
 
 from .. import plots
-from ..dashboard import chapter_name
 from ..claims import Finding
 from ..config import PREPROCESSING_LABELS
+from ..dashboard import chapter_name
 from ..verdicts import count_verdict, fewer_dead, finding_verdict
 from . import Config, Request, changes
 
