@@ -35,7 +35,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import cache, chapters, merge
@@ -74,15 +74,18 @@ def parse_config(name: str) -> Config:
     return arch, activation, regularizer
 
 
-def steps(config: Config) -> list[tuple[str, Callable[[TrainedEnsemble], object]]]:
-    """``(label, step)`` for every result the chapters read about ``config``
-    (:func:`nbutils.chapters.requests`: each chapter module states its own); each step takes
-    the trained ensemble and asks :mod:`nbutils.analysis` for one result (memoized)."""
-    return [(r.label, r.compute) for r in chapters.requests(config)]
+def steps(config: Config, modules: Sequence[str] = chapters.MODULES
+          ) -> list[tuple[str, Callable[[TrainedEnsemble], object]]]:
+    """``(label, step)`` for every result the chapters ``modules`` (default: all) read about
+    ``config`` (:func:`nbutils.chapters.requests`: each chapter module states its own); each
+    step takes the trained ensemble and asks :mod:`nbutils.analysis` for one result
+    (memoized)."""
+    return [(r.label, r.compute) for r in chapters.requests(config, modules)]
 
 
 def precompute(config: Config, profile: str, *, device: str = "auto",
                preprocessing: str | None = None, seeds: int | SeedRange | None = None,
+               modules: Sequence[str] = chapters.MODULES,
                log: Callable[[str], None] = print) -> dict[str, float]:
     """Train (or load) ``config`` under ``profile`` and compute every result of :func:`steps`.
 
@@ -93,6 +96,8 @@ def precompute(config: Config, profile: str, *, device: str = "auto",
         preprocessing: the input preprocessing; ``None``: the book's main reading.
         seeds: ``None`` (the profile's number), a number ``N`` of seeds (1..N), or a
             :class:`~nbutils.shards.SeedRange`: one shard (:mod:`nbutils.shards`).
+        modules: the chapter modules whose results are computed (default: every chapter's;
+            e.g. ``("ch01", ..., "ch07")`` for the claims of chapters 1-7 alone).
         log: called with one line per step.
 
     Returns:
@@ -101,7 +106,7 @@ def precompute(config: Config, profile: str, *, device: str = "auto",
     ens = TrainedEnsemble(*config, profile=profile, device=device, preprocessing=preprocessing,
                           seeds=seeds)
     seconds: dict[str, float] = {}
-    for label, step in steps(config):   # a result asked twice is loaded the second time
+    for label, step in steps(config, modules):   # a result asked twice is loaded the 2nd time
         start = time.perf_counter()
         step(ens)
         seconds[label] = time.perf_counter() - start
@@ -196,7 +201,7 @@ def _run(config: Config, args: argparse.Namespace) -> None:
             _print_shipped(ship_ensemble(report.ensemble))
         return
     precompute(config, args.profile, device=args.device, preprocessing=args.preprocessing,
-               seeds=args.seeds)
+               seeds=args.seeds, modules=args.chapters)
     print(f"{'-'.join(config)}: all results in {time.perf_counter() - start:.1f} s", flush=True)
     if args.ship:
         _print_shipped(ship(config, args.profile, device=args.device,
@@ -223,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
                       help="merge these shards (covering seeds 1..N) into the N-seed results")
     task.add_argument("--merge-all", action="store_true",
                       help="merge every shard found in the results cache and shipped results")
+    parser.add_argument("--chapters", nargs="+", default=list(chapters.MODULES),
+                        choices=chapters.MODULES, metavar="chNN",
+                        help="compute only the results these chapter modules read (default: "
+                             f"all: {' '.join(chapters.MODULES)})")
     parser.add_argument("--ship", action="store_true",
                         help=f"copy the results into {cache.SHIPPED_RESULTS}")
     args = parser.parse_args(argv)

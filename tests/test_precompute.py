@@ -210,3 +210,20 @@ def test_chapter_modules_state_their_requests_once():
         labels = [r.label for r in chapters.requests(precompute.parse_config(name))]
         assert len(labels) == len(set(labels)) and labels[0] == "summary (chapter 1)"
     assert chapters.requests(("pruning", "sigmoid", "l2"))[0].label == "summary (chapter 1)"
+
+
+def test_steps_of_some_chapters_only_and_a_bad_chapter_is_refused(capsys):
+    """``--chapters`` computes what those chapter modules read and nothing of the others
+    (e.g. chapters 1-7 without chapter 10's scores, for a second input reading)."""
+    config = ("mnist", "sigmoid", "l2")
+    every = [label for label, _ in precompute.steps(config)]
+    first_seven = [label for label, _ in precompute.steps(
+        config, ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07"))]
+    assert any("chapter 10" in label for label in every)
+    assert not any("chapter 10" in label for label in first_seven)
+    assert first_seven == [label for label in every if "chapter 10" not in label]
+    with pytest.raises(ValueError, match=r"chapters=\['ch12'\]: allowed"):
+        precompute.steps(config, ("ch12",))
+    with pytest.raises(SystemExit):
+        precompute.main(["--profile", "ci", "--config", "mnist-relu-l2", "--chapters", "ch12"])
+    assert "invalid choice: 'ch12'" in capsys.readouterr().err

@@ -18,7 +18,7 @@ claims.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
@@ -51,11 +51,20 @@ def chapters() -> list[ModuleType]:
     return [import_module(f"{__name__}.{name}") for name in MODULES]
 
 
-def requests(config: Config) -> list[Request]:
-    """Every result the chapters read about ``config``, without repeats (by label), in the
-    book's order."""
+def requests(config: Config, modules: Sequence[str] = MODULES) -> list[Request]:
+    """Every result the chapters ``modules`` (default: all, :data:`MODULES`) read about
+    ``config``, without repeats (by label), in the book's order.
+
+    Raises:
+        ValueError: a name of ``modules`` that is not one of :data:`MODULES`.
+    """
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        raise ValueError(f"chapters={unknown}: allowed: {list(MODULES)}")
     seen: dict[str, Request] = {}
-    for chapter in chapters():
+    for name, chapter in zip(MODULES, chapters()):
+        if name not in modules:
+            continue
         for request in chapter.requests(config):
             seen.setdefault(request.label, request)
     return list(seen.values())
