@@ -78,6 +78,9 @@ def test_verdicts_under_both_readings_are_compared_line_by_line():
     rep = Report((unit, std), outcomes, tuple(changes.comparisons([unit, std])), records)
     lines = ch11.compared_lines(rep)
     assert lines[["claim", "same?"]].values.tolist() == [["M1", "yes"], ["S5", "no"]]
+    shown = ch11.readings_table(rep)
+    assert shown.index.tolist() == [("chapter 2", "M1"), ("chapter 2", "S5")]
+    assert shown.columns.tolist() == ["paper, [0, 1]", "paper, per channel", "same?"]
     prose = ch11.readings_prose(rep)
     assert prose == {"ch11_both_chapters": "chapter 2", "ch11_both_missing": "chapter 4",
                      "ch11_both_lines": 2, "ch11_both_same": 1,

@@ -151,6 +151,14 @@ def compared_lines(rep: changes.Report) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def readings_table(rep: changes.Report) -> pd.DataFrame:
+    """:func:`compared_lines` as the chapter shows it: one line per claims row, indexed by the
+    chapter (``"chapter 2"``) and the claim."""
+    lines = compared_lines(rep)
+    lines["chapter"] = [chapter_name(rep.titles.get(c, c)) for c in lines["chapter"]]
+    return lines.set_index(["chapter", "claim"])
+
+
 def readings_prose(rep: changes.Report) -> dict[str, object]:
     """The numbers and words of the section on verdicts under both readings, by glue name:
     the chapters compared and not, the lines compared, kept and changed (named)."""
