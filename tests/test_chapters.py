@@ -207,8 +207,13 @@ def test_pipeline_keeps_a_failed_chapter_aside(tmp_path):
 
 
 def test_toc_lists_the_chapters_in_book_order():
+    from nbutils.pipeline import SUMMARY_PAGES
+
     assert CHAPTERS[0] == "01_setup"
-    assert CHAPTERS == sorted(CHAPTERS)
+    numbered = [c for c in CHAPTERS if c not in SUMMARY_PAGES]
+    assert numbered == sorted(numbered) and all(c[:2].isdigit() for c in numbered)
+    # the summary pages last; the verdict changes before the dashboard, which reads its record
+    assert CHAPTERS[len(numbered):] == ["verdict_changes", "claims", "findings"]
 
 
 # ---------------------------------------------------------------------------------------------
