@@ -121,6 +121,15 @@ class Row:
 BEYOND_THE_PAPER: tuple[str, ...] = ("10_importance_measures", "11_unstated_choices")
 
 
+def glued_records(nb, name: str) -> list[str]:
+    """The records glued under ``name`` (``myst_nb.glue(name, text, display=False)``) in an
+    executed notebook ``nb``, in cell order, as stored: the repr of each text (read it with
+    ``ast.literal_eval``)."""
+    return [out["data"]["application/papermill.record/text/plain"]
+            for cell in nb.cells for out in cell.get("outputs", [])
+            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name]
+
+
 def read_records(notebook: str | Path) -> list[Row]:
     """The claims rows recorded in one executed notebook (empty if it records none).
 
@@ -133,24 +142,20 @@ def read_records(notebook: str | Path) -> list[Row]:
                   if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
     shown = "".join(_html_outputs(nb))
     rows = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("metadata", {}).get("scrapbook", {}).get("name") != CLAIMS_RECORD:
-                continue
-            text = out["data"]["application/papermill.record/text/plain"]
-            try:
-                record = json.loads(ast.literal_eval(text))
-                # records written before "provisional" was recorded: from the profile alone
-                provisional = bool(record.get("provisional", record["profile"] != "paper"))
-                anchors = [a if f'id="{a}"' in shown else ""   # a table drawn without ids
-                           for a in row_anchors(r["claim"] for r in record["rows"])]
-                rows += [Row(r["claim"], r["verdict"], r["why"], record["profile"], path.name,
-                             title, r.get("ours", ""), bool(r.get("provisional", provisional)),
-                             _reasons(r), anchor)
-                         for r, anchor in zip(record["rows"], anchors)]
-            except (ValueError, SyntaxError, KeyError, TypeError) as err:
-                raise ValueError(f"{path.name}: the claims record is not readable ({err})") \
-                    from err
+    for text in glued_records(nb, CLAIMS_RECORD):
+        try:
+            record = json.loads(ast.literal_eval(text))
+            # records written before "provisional" was recorded: from the profile alone
+            provisional = bool(record.get("provisional", record["profile"] != "paper"))
+            anchors = [a if f'id="{a}"' in shown else ""   # a table drawn without ids
+                       for a in row_anchors(r["claim"] for r in record["rows"])]
+            rows += [Row(r["claim"], r["verdict"], r["why"], record["profile"], path.name,
+                         title, r.get("ours", ""), bool(r.get("provisional", provisional)),
+                         _reasons(r), anchor)
+                     for r, anchor in zip(record["rows"], anchors)]
+        except (ValueError, SyntaxError, KeyError, TypeError) as err:
+            raise ValueError(f"{path.name}: the claims record is not readable ({err})") \
+                from err
     return rows
 
 
@@ -642,25 +647,21 @@ def read_changes(notebook: str | Path) -> ChangesRecord:
         ValueError: the notebook holds no such record, or one that is not readable.
     """
     path = Path(notebook)
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("metadata", {}).get("scrapbook", {}).get("name") != CHANGES_RECORD:
-                continue
-            try:
-                data = json.loads(ast.literal_eval(
-                    out["data"]["application/papermill.record/text/plain"]))
-                runs = tuple(ReadingRun(r["name"], r["profile"], r["preprocessing"])
-                             for r in data["runs"])
-                keys = [(line["chapter"], line["claim"]) for line in data["lines"]]
-                return ChangesRecord(
-                    runs, {k: dict(line["verdicts"]) for k, line in zip(keys, data["lines"])},
-                    {k: line.get("anchor", "") for k, line in zip(keys, data["lines"])})
-            except (ValueError, SyntaxError, KeyError, TypeError) as err:
-                raise ValueError(f"{path.name}: the verdict-changes record is not readable "
-                                 f"({err})") from err
-    raise ValueError(f"{path.name}: no verdict-changes record ({CHANGES_RECORD}); execute the "
-                     "page 'Verdict changes between runs' first")
+    texts = glued_records(nbformat.read(path, as_version=4), CHANGES_RECORD)
+    if not texts:
+        raise ValueError(f"{path.name}: no verdict-changes record ({CHANGES_RECORD}); execute "
+                         "the page 'Verdict changes between runs' first")
+    try:
+        data = json.loads(ast.literal_eval(texts[0]))
+        runs = tuple(ReadingRun(r["name"], r["profile"], r["preprocessing"])
+                     for r in data["runs"])
+        keys = [(line["chapter"], line["claim"]) for line in data["lines"]]
+        return ChangesRecord(
+            runs, {k: dict(line["verdicts"]) for k, line in zip(keys, data["lines"])},
+            {k: line.get("anchor", "") for k, line in zip(keys, data["lines"])})
+    except (ValueError, SyntaxError, KeyError, TypeError) as err:
+        raise ValueError(f"{path.name}: the verdict-changes record is not readable "
+                         f"({err})") from err
 
 
 def both_readings(table: pd.DataFrame, record: ChangesRecord,

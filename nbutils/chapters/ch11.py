@@ -165,7 +165,7 @@ def readings_prose(rep: changes.Report) -> dict[str, object]:
     lines = compared_lines(rep)
     titles = rep.titles
     done = list(dict.fromkeys(lines["chapter"]))
-    other = next((o for name, o in rep.outcomes.items() if name.endswith("per channel")), ())
+    other = next((rep.outcomes[r.name] for r in rep.runs if r.preprocessing == OTHER), ())
     missing = [o.chapter for o in other if not o.rows]
     changed = lines[lines["same?"] == "no"]
     said = [f"{c} ({a} \u2192 {b})" for c, a, b in
