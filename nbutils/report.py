@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from .claims import Claim, Finding
+from .config import MAIN_PREPROCESSING
 from .verdicts import FINDING_BADGES, is_provisional
 
 CLAIMS_RECORD = "claims_record"  # the glue name of a chapter's claims rows (nbutils.dashboard)
@@ -82,15 +83,30 @@ def verdict_class(verdict: str) -> str:
 
 
 def claims_table(claims: list[Claim], profile: str | None = None,
-                 provisional: bool | None = None) -> ClaimsTable:
+                 provisional: bool | None = None, chapter: str | None = None,
+                 preprocessing: str = MAIN_PREPROCESSING) -> ClaimsTable:
     """The claims table every chapter ends with: id, paper, this book, verdict, why they differ.
 
-    With ``profile`` (the chapter's run profile) the rows are also recorded in the executed
-    notebook (glued as :data:`CLAIMS_RECORD`, not displayed) for the claims dashboard, with
-    whether they are ``provisional`` (a chapter passes :func:`is_provisional` of its seeds;
-    None: provisional unless the profile is ``"paper"``); a row whose own ``provisional`` is
-    set records it, which the dashboard reads instead of the chapter's.
+    Args:
+        claims: the chapter's rows.
+        profile: the chapter's run profile; with it the rows are also recorded in the executed
+            notebook (glued as :data:`CLAIMS_RECORD`, not displayed) for the claims dashboard.
+        provisional: whether the rows ran below the paper's scale (a chapter passes
+            :func:`is_provisional` of its seeds; None: provisional unless the profile is
+            ``"paper"``); a row whose own ``provisional`` is set records it, which the
+            dashboard reads instead of the chapter's.
+        chapter: the chapter's module name (``"ch04"``); with ``profile``, the rows first say
+            what the other input reading shipped at that profile gives
+            (:mod:`nbutils.readings`).
+        preprocessing: the input reading the chapter ran with.
+
+    Returns:
+        The table, shown in full with verdict badges (:class:`ClaimsTable`).
     """
+    if profile is not None and chapter is not None:
+        from . import readings
+
+        claims = readings.annotate(claims, readings.find(chapter, profile, preprocessing))
     if profile is not None:
         from myst_nb import glue
 

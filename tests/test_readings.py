@@ -1,0 +1,147 @@
+"""nbutils.readings: what a claims row says of the other input reading's verdict."""
+import json
+
+import pytest
+
+from nbutils import readings
+from nbutils.chapters import changes
+from nbutils.chapters.changes import Run
+from nbutils.claims import UNKNOWN_DIFFERENCE, Claim, Reason
+from nbutils.readings import UNKNOWN_BEYOND, OtherReading, annotate, cause, note, pick
+
+SCALE = Reason("scale", "at the paper's scale")
+
+
+def _significant(cause=UNKNOWN_DIFFERENCE):
+    return Reason("significant", "(a), entropy: gap -3.1", cause=cause)
+
+
+def _other(**verdicts):
+    return OtherReading("standardized", "paper, per channel", "50 seeds",
+                        {k.replace("_", " "): v for k, v in verdicts.items()})
+
+
+def test_a_miss_kept_under_the_other_reading_is_not_the_reading():
+    row = Claim("F2a", "p", "o", "not reproduced", (SCALE, _significant()))
+    [out] = annotate([row], _other(F2a="not reproduced"))
+    assert out.verdict == "not reproduced" and out.id == "F2a" and len(out.reasons) == 2
+    assert out.reasons[0] == SCALE and out.reasons[1].text == row.reasons[1].text
+    assert out.reasons[1].cause == (
+        "not the input reading, since with inputs standardized per channel (paper, per "
+        f"channel: 50 seeds) the verdict is the same; {UNKNOWN_BEYOND}")
+    assert "we do not know what differs (" not in out.why
+    # a miss without a significant difference of unknown cause gets the note instead
+    partly = Claim("F3e", "p", "o", "partly", (SCALE, Reason("not significant", "(b): n.s.")))
+    [out] = annotate([partly], _other(F3e="partly"))
+    assert out.reasons[:2] == partly.reasons
+    assert out.reasons[-1] == Reason("note", note("partly", _other(), "partly"))
+    assert out.reasons[-1].text.startswith(
+        "the verdict does not rest on the input reading: with inputs standardized per channel "
+        "(paper, per channel: 50 seeds) it is partly too")
+
+
+def test_a_verdict_that_changes_rests_on_the_reading_either_way():
+    row = Claim("F2c", "p", "o", "not reproduced", (SCALE, _significant()))
+    [out] = annotate([row], _other(F2c="reproduced"))
+    assert out.reasons[1].cause == cause("not reproduced", _other(), "reproduced")
+    assert out.reasons[1].cause.startswith("the input reading, which the paper does not state")
+    assert out.reasons[1].cause.endswith("the verdict is reproduced")
+    # a miss under both readings, of another degree: not the reading, though its degree is
+    [both] = annotate([row], _other(F2c="partly"))
+    assert both.reasons[1].cause.startswith("not the input reading, since with inputs "
+                                            "standardized per channel")
+    assert "the claim is partly, a miss as well" in both.reasons[1].cause
+    assert note("partly", _other(), "not reproduced").startswith(
+        "the miss does not rest on the input reading, its degree does: with inputs")
+    # a claim reproduced here but not under the other reading is said to rest on it too
+    [kept] = annotate([Claim("F3g", "p", "o", "reproduced")], _other(F3g="partly"))
+    assert kept.reasons[-1].text.startswith("the verdict rests on the input reading")
+    assert "it is partly" in kept.why
+
+
+def test_a_cause_the_chapter_named_is_kept():
+    named = "our ranking takes 60 % of its first 100 neurons from layer 1"
+    row = Claim("F2a", "p", "o", "not reproduced", (SCALE, _significant(named)))
+    [out] = annotate([row], _other(F2a="not reproduced"))
+    assert out.reasons[1].cause == named
+    assert len(out.reasons) == 3
+
+
+@pytest.mark.parametrize("mine, theirs", [("reproduced", "reproduced"),
+                                          ("not testable", "reproduced"),
+                                          ("not testable", "not testable"),
+                                          ("reproduced", "not testable"),
+                                          ("partly", None)])
+def test_rows_that_have_nothing_to_say_are_unchanged(mine, theirs):
+    row = Claim("X1", "p", "o", mine, (SCALE,))
+    other = _other(**({} if theirs is None else {"X1": theirs}))
+    assert note(mine, other, theirs) == ""
+    assert annotate([row], other) == [row]
+    assert annotate([row], None) == [row]
+
+
+def test_the_other_reading_not_testable_or_not_computed_is_said_without_inference():
+    row = Claim("F5a", "p", "o", "not reproduced", (SCALE, _significant()))
+    [out] = annotate([row], _other(F5a="not testable"))
+    assert out.reasons[1].cause == UNKNOWN_DIFFERENCE    # nothing inferred
+    assert "it is not testable (too few seeds there)" in out.reasons[-1].text
+    missing = OtherReading("standardized", "paper, per channel", "50 seeds", {},
+                           "no results of cifar10-relu-l2 shipped for the run paper, per channel")
+    [out] = annotate([row], missing)
+    assert out.reasons[1].cause == UNKNOWN_DIFFERENCE
+    assert out.reasons[-1].text.startswith(
+        "not yet computed with inputs standardized per channel at this profile (no results of "
+        "cifar10-relu-l2 shipped")
+
+
+def test_pixels_in_unit_range_are_named_as_such_and_a_bad_reading_is_refused():
+    assert OtherReading("unit", "paper, [0, 1]", "50 seeds").inputs == "pixels in [0, 1]"
+    assert OtherReading("per_pixel", "q", "3 seeds").inputs == "inputs standardized per pixel"
+    with pytest.raises(ValueError, match=r"reading='std'; allowed: \['unit'"):
+        OtherReading("std", "q", "3 seeds")
+
+
+def test_the_other_run_is_the_first_other_reading_at_the_same_profile():
+    runs = [Run("paper", "unit"), Run("quick", "unit"), Run("quick", "standardized"),
+            Run("quick", "per_pixel")]
+    assert pick(runs, "quick") == runs[2]
+    assert pick(runs, "quick", "standardized") == runs[1]
+    assert pick(runs, "paper") is None
+    assert pick(runs, "ci") is None
+    with pytest.raises(ValueError, match=r"preprocessing='raw'; allowed: \['unit'"):
+        pick(runs, "quick", "raw")
+
+
+def test_find_reads_the_chapters_rows_of_the_other_run(monkeypatch):
+    seen = []
+
+    def fake_run_claims(run, chapters):
+        seen.append((run, tuple(chapters)))
+        return [changes.Outcome("04_x", (Claim("F2a", "p", "o", "partly"),))]
+
+    monkeypatch.setattr(changes, "run_claims", fake_run_claims)
+    runs = [Run("paper", "unit", {"mnist-relu-l2": 50}),
+            Run("paper", "standardized", {"mnist-relu-l2": 50})]
+    other = readings.find("ch04", "paper", runs=runs)
+    assert seen == [(runs[1], ("ch04",))]
+    assert other == OtherReading("standardized", "paper, per channel", "50 seeds",
+                                 {"F2a": "partly"}, "")
+    assert readings.find("ch09", "paper", runs=runs) is None   # not compared by readings
+    assert readings.find("ch04", "quick", runs=runs) is None   # no other reading there
+    assert len(seen) == 1
+
+
+def test_the_claims_record_carries_the_annotated_reasons(monkeypatch):
+    from nbutils import report
+    glued = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: glued.update({name: value}))
+    monkeypatch.setattr(readings, "find",
+                        lambda chapter, profile, preprocessing: _other(F2a="not reproduced"))
+    row = Claim("F2a", "p", "o", "not reproduced", (SCALE, _significant()))
+    table = report.claims_table([row], profile="paper", chapter="ch04")
+    assert "not the input reading" in table.loc["F2a", "why they differ"]
+    [recorded] = json.loads(glued[report.CLAIMS_RECORD])["rows"]
+    assert recorded["reasons"][1]["cause"].startswith("not the input reading, since")
+    assert "not the input reading" in recorded["why"]
+    # without the chapter's name the rows are shown as the chapter gave them
+    assert "input reading" not in report.claims_table([row], profile="paper").iloc[0, -1]
