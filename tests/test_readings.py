@@ -1,5 +1,6 @@
 """nbutils.readings: what a claims row says of the other input reading's verdict."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,7 @@ from nbutils.chapters.changes import Run
 from nbutils.claims import UNKNOWN_DIFFERENCE, Claim, Reason
 from nbutils.readings import UNKNOWN_BEYOND, OtherReading, annotate, cause, note, pick
 
+ROOT = Path(__file__).resolve().parent.parent
 SCALE = Reason("scale", "at the paper's scale")
 
 
@@ -145,3 +147,22 @@ def test_the_claims_record_carries_the_annotated_reasons(monkeypatch):
     assert "not the input reading" in recorded["why"]
     # without the chapter's name the rows are shown as the chapter gave them
     assert "input reading" not in report.claims_table([row], profile="paper").iloc[0, -1]
+
+
+def test_every_compared_chapter_names_itself_to_its_claims_table():
+    """Chapters 1-7 (those the verdict-changes page recomputes) pass their module name, so that
+    their claims say what the other reading gives; chapter 7, which may run under either reading,
+    passes the reading its networks were trained with."""
+    import nbformat
+
+    from nbutils.chapters import chapters
+
+    for module in chapters():
+        name = module.__name__.rsplit(".", 1)[-1]
+        nb = nbformat.read(ROOT / "book" / f"{module.NOTEBOOK}.ipynb", as_version=4)
+        cells = [c.source for c in nb.cells if "claims_table(" in c.source]
+        named = [c for c in cells if f'chapter="{name}"' in c]
+        assert len(named) == (name in changes.CHAPTERS), name
+    ch07 = nbformat.read(ROOT / "book" / "07_layerwise_cifar10.ipynb", as_version=4)
+    assert any("preprocessing=nets[" in c.source and "claims_table(" in c.source
+               for c in ch07.cells)
