@@ -15,7 +15,8 @@ gives, by the rules below (issue #24). They never change a verdict:
   not the input reading either;
 - a verdict reproduced under one reading only (either way): the verdict rests on the input
   reading; an unknown cause becomes the input reading, else a note says so;
-- the other reading not testable there (too few seeds): said, nothing inferred;
+- the other reading not testable there (too few seeds), or its networks trained with other
+  numbers of seeds than the chapter's own run: its verdict is said, nothing is inferred;
 - a miss in a chapter the other reading has no results for at this profile: said.
 
 The verdicts of the other reading come from :func:`nbutils.chapters.changes.run_claims` (the
@@ -39,14 +40,17 @@ UNKNOWN_BEYOND = ("beyond it we do not know what differs: the paper gives its ep
 class OtherReading:
     """One chapter's verdicts under another input reading: the reading (a name of
     :data:`nbutils.config.PREPROCESSING_LABELS`), the run they come from (its name and seeds,
-    ``"paper, per channel"``, ``"50 seeds"``), the verdict of each claims row by its id, and,
-    where the chapter has no rows under that reading, why (``missing``)."""
+    ``"paper, per channel"``, ``"50 seeds"``), the verdict of each claims row by its id,
+    where the chapter has no rows under that reading, why (``missing``), and whether the
+    chapter's networks have as many seeds there as in the chapter's own run (``same_seeds``;
+    if not, a difference may come from the seeds, and nothing is inferred from it)."""
 
     reading: str
     run: str
     scale: str
     verdicts: Mapping[str, str] = field(default_factory=dict)
     missing: str = ""
+    same_seeds: bool = True
 
     def __post_init__(self):
         if self.reading not in PREPROCESSING_LABELS:
@@ -77,6 +81,11 @@ def note(verdict: str, other: OtherReading, theirs: str | None) -> str:
     if theirs == "not testable":
         return (f"{where} it is not testable (too few seeds there), so the other reading "
                 f"does not decide it ({SEE})") if verdict in MISSES else ""
+    if not other.same_seeds:
+        if theirs == verdict and verdict not in MISSES:
+            return ""
+        return (f"{where} it is {theirs}, with other numbers of seeds than here, so nothing is "
+                f"inferred from it ({SEE})")
     if verdict in MISSES and theirs in MISSES:
         if theirs == verdict:
             return (f"the verdict does not rest on the input reading: {where} it is {theirs} "
@@ -118,7 +127,7 @@ def annotate(rows: Sequence[Claim], other: OtherReading | None) -> list[Claim]:
             continue
         unknown = [r.kind == "significant" and r.cause == UNKNOWN_DIFFERENCE
                    for r in row.reasons]
-        if theirs in (None, "not testable") or not any(unknown):
+        if theirs in (None, "not testable") or not other.same_seeds or not any(unknown):
             out.append(replace(row, reasons=(*row.reasons, Reason("note", said))))
             continue
         named = cause(row.verdict, other, theirs)
@@ -147,9 +156,10 @@ def find(chapter: str, profile: str, preprocessing: str = MAIN_PREPROCESSING,
          runs: Sequence | None = None) -> OtherReading | None:
     """The verdicts of ``chapter`` (``"ch04"``, one of
     :data:`nbutils.chapters.changes.CHAPTERS`) under the other reading shipped at ``profile``
-    (:func:`pick` of ``runs``, default: the shipped runs), from the shipped results alone;
-    None where no other reading ships at that profile, or for a chapter the comparison does
-    not cover (chapters 8-11).
+    (:func:`pick` of ``runs``, default: the shipped runs), from the shipped results alone,
+    with whether the networks the chapter read have the seeds there that the chapter's own
+    shipped run has; None where no other reading ships at that profile, or for a chapter the
+    comparison does not cover (chapters 8-11).
 
     Raises:
         ValueError: an unknown ``preprocessing``.
@@ -157,9 +167,13 @@ def find(chapter: str, profile: str, preprocessing: str = MAIN_PREPROCESSING,
     # imported here: nbutils.report reads this module, and the book layer imports nbutils.report
     from .chapters import changes
 
-    run = pick(changes.shipped_runs() if runs is None else runs, profile, preprocessing)
+    runs = changes.shipped_runs() if runs is None else list(runs)
+    run = pick(runs, profile, preprocessing)
     if run is None or chapter not in changes.CHAPTERS:
         return None
+    own = next((r for r in runs if r.profile == profile and r.preprocessing == preprocessing),
+               None)
     (outcome,) = changes.run_claims(run, [chapter])
+    same = own is not None and all(own.seeds.get(c) == run.seeds.get(c) for c in outcome.read)
     return OtherReading(run.preprocessing, run.name, run.scale,
-                        {c.id: c.verdict for c in outcome.rows}, outcome.missing)
+                        {c.id: c.verdict for c in outcome.rows}, outcome.missing, same)

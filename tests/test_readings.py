@@ -119,18 +119,50 @@ def test_find_reads_the_chapters_rows_of_the_other_run(monkeypatch):
 
     def fake_run_claims(run, chapters):
         seen.append((run, tuple(chapters)))
-        return [changes.Outcome("04_x", (Claim("F2a", "p", "o", "partly"),))]
+        return [changes.Outcome("04_x", (Claim("F2a", "p", "o", "partly"),),
+                                read=("mnist-relu-l2",))]
 
     monkeypatch.setattr(changes, "run_claims", fake_run_claims)
-    runs = [Run("paper", "unit", {"mnist-relu-l2": 50}),
-            Run("paper", "standardized", {"mnist-relu-l2": 50})]
+    runs = [Run("paper", "unit", {"mnist-relu-l2": 50, "cifar10-relu-l2": 35}),
+            Run("paper", "standardized", {"mnist-relu-l2": 50, "cifar10-relu-l2": 6})]
     other = readings.find("ch04", "paper", runs=runs)
     assert seen == [(runs[1], ("ch04",))]
-    assert other == OtherReading("standardized", "paper, per channel", "50 seeds",
-                                 {"F2a": "partly"}, "")
+    assert other == OtherReading("standardized", "paper, per channel", "50 seeds (CIFAR-10: 6)",
+                                 {"F2a": "partly"}, "", same_seeds=True)
     assert readings.find("ch09", "paper", runs=runs) is None   # not compared by readings
     assert readings.find("ch04", "quick", runs=runs) is None   # no other reading there
     assert len(seen) == 1
+    # a chapter that read a network with other seeds under the other reading infers nothing
+    monkeypatch.setattr(changes, "run_claims", lambda run, chapters: [changes.Outcome(
+        "07_x", (Claim("F5a", "p", "o", "reproduced"),), read=("cifar10-relu-l2",))])
+    assert not readings.find("ch07", "paper", runs=runs).same_seeds
+    # nor where the chapter's own run is not shipped at that profile
+    assert not readings.find("ch07", "paper", runs=runs[1:], preprocessing="per_pixel").same_seeds
+
+
+def test_other_seeds_say_the_verdict_and_infer_nothing():
+    other = OtherReading("standardized", "paper, per channel", "50 seeds (CIFAR-10: 6)",
+                         {"F5a": "reproduced", "F5c": "partly", "F5d": "reproduced"},
+                         same_seeds=False)
+    rows = [Claim("F5a", "p", "o", "partly", (SCALE, _significant())),
+            Claim("F5c", "p", "o", "partly", (SCALE,)),
+            Claim("F5d", "p", "o", "reproduced", (SCALE,))]
+    out = annotate(rows, other)
+    assert out[0].reasons[1] == rows[0].reasons[1]          # the cause stays unknown
+    assert out[0].reasons[-1].text.startswith(
+        "with inputs standardized per channel (paper, per channel: 50 seeds (CIFAR-10: 6)) it "
+        "is reproduced, with other numbers of seeds than here, so nothing is inferred")
+    assert "nothing is inferred" in out[1].why and "does not rest" not in out[1].why
+    assert out[2] == rows[2]                                 # reproduced under both: nothing
+
+
+def test_run_claims_says_which_configurations_a_chapter_read(real_root):
+    """From the shipped results (seconds): chapter 4 at paper reads Fig. 2's six networks."""
+    from nbutils.config import CHAPTER_CONFIGS
+    main = next(r for r in changes.shipped_runs()
+                if r.profile == "paper" and r.preprocessing == "unit")
+    [outcome] = changes.run_claims(main, ["ch04"])
+    assert outcome.read == tuple("-".join(c) for c in CHAPTER_CONFIGS["fig2"])
 
 
 def test_the_claims_record_carries_the_annotated_reasons(monkeypatch):

@@ -174,8 +174,10 @@ class Ensembles:
         self.run = run
         self._made: dict[Config, TrainedEnsemble] = {}
         self._data: dict[tuple, object] = {}
+        self.asked: list[str] = []   # every configuration asked for, in order ("mnist-relu-l2")
 
     def __call__(self, config: Config) -> TrainedEnsemble:
+        self.asked.append("-".join(config))
         if config not in self._made:
             ens = TrainedEnsemble(*config, profile=self.run.profile,
                                   seeds=self.run.seeds_of(config),
@@ -363,10 +365,12 @@ NOTEBOOKS = {"ch01": ch01.NOTEBOOK, "ch02": ch02.NOTEBOOK, "ch03": ch03.NOTEBOOK
 @dataclass(frozen=True)
 class Outcome:
     """One chapter's claims rows for one run, or (``rows`` empty) why it has none:
-    ``missing`` names the first result the run did not ship."""
+    ``missing`` names the first result the run did not ship; ``read``, the configurations the
+    chapter read (``"mnist-relu-l2"``), in order."""
     chapter: str              # the notebook, e.g. "04_whole_network_ablation"
     rows: tuple[Claim, ...]
     missing: str = ""
+    read: tuple[str, ...] = ()
 
 
 @contextmanager
@@ -403,12 +407,14 @@ def run_claims(run: Run, chapters: Sequence[str] = CHAPTERS) -> list[Outcome]:
     ensembles = Ensembles(run)
     with shipped_only():
         for chapter in chapters:
+            start = len(ensembles.asked)
             try:
                 rows = tuple(LOADERS[chapter](ensembles))
             except (NoResultError, cache.ResultMissingError) as err:
                 out.append(Outcome(NOTEBOOKS[chapter], (), _missing(err)))
             else:
-                out.append(Outcome(NOTEBOOKS[chapter], rows))
+                read = tuple(dict.fromkeys(ensembles.asked[start:]))
+                out.append(Outcome(NOTEBOOKS[chapter], rows, read=read))
     return out
 
 
