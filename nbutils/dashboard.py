@@ -20,7 +20,7 @@ import ast
 import html as html_lib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -612,6 +612,7 @@ CHANGES_RECORD = "changes_record"   # the glue name of the page "Verdict changes
 CHANGES_NOTEBOOK = "verdict_changes.ipynb"
 BOTH_READINGS = "same under both readings?"   # the dashboard's column
 NOT_COMPARED = "no result yet"   # the other reading has no verdict for the line (yet)
+AT_OTHER_SEEDS = "at other seeds"   # ... or has one on networks with other seeds (not compared)
 
 
 @dataclass(frozen=True)
@@ -631,12 +632,16 @@ class ChangesRecord:
     runs: tuple[ReadingRun, ...]
     verdicts: dict[tuple[str, str], dict[str, str]]
     anchors: dict[tuple[str, str], str]
+    # per line, the runs of another reading whose verdict is on networks with other seeds than
+    # the main reading's run at that profile (nbutils.chapters.changes.record)
+    other_seeds: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
 
 def changes_record(runs: list[ReadingRun], lines: list[dict]) -> str:
     """The JSON the page "Verdict changes between runs" glues as :data:`CHANGES_RECORD`:
-    ``runs`` and ``lines`` (each ``{"chapter", "claim", "anchor", "verdicts": {run: verdict}}``,
-    a run without a verdict for the line left out)."""
+    ``runs`` and ``lines`` (each ``{"chapter", "claim", "anchor", "verdicts": {run: verdict},
+    "other_seeds": [run, ...]}``, a run without a verdict for the line left out; ``other_seeds``:
+    the runs of another reading whose verdict is on networks with other seeds)."""
     return json.dumps({"runs": [r.__dict__ for r in runs], "lines": lines})
 
 
@@ -658,7 +663,8 @@ def read_changes(notebook: str | Path) -> ChangesRecord:
         keys = [(line["chapter"], line["claim"]) for line in data["lines"]]
         return ChangesRecord(
             runs, {k: dict(line["verdicts"]) for k, line in zip(keys, data["lines"])},
-            {k: line.get("anchor", "") for k, line in zip(keys, data["lines"])})
+            {k: line.get("anchor", "") for k, line in zip(keys, data["lines"])},
+            {k: frozenset(line.get("other_seeds", [])) for k, line in zip(keys, data["lines"])})
     except (ValueError, SyntaxError, KeyError, TypeError) as err:
         raise ValueError(f"{path.name}: the verdict-changes record is not readable "
                          f"({err})") from err
@@ -674,21 +680,29 @@ def both_readings(table: pd.DataFrame, record: ChangesRecord,
     The column says ``"yes"`` when every other reading with a verdict gives the same one,
     ``"no: <verdict> (<run>)"`` for each reading that differs, and :data:`NOT_COMPARED` when no
     other reading has a verdict for the line (its networks were not trained under it at that
-    scale, or the chapter is not recomputed there). A column ``readings link`` holds the line's
-    id on the page "Verdict changes between runs"."""
+    scale, or the chapter is not recomputed there). A verdict on networks with other seeds is
+    not compared (a difference could come from the seeds): where only such verdicts exist the
+    column says ``"at other seeds: <verdict> (<run>)"``. A column ``readings link`` holds the
+    line's id on the page "Verdict changes between runs"."""
     said, links = [], []
     for line in table.itertuples():
         key = (Path(line.chapter).stem, line.claim)
-        others = [r for r in record.runs
-                  if r.profile == line.profile and r.preprocessing != main
-                  and key in record.verdicts and r.name in record.verdicts[key]]
-        if not line.chapter or not others:
+        found = [r for r in record.runs
+                 if r.profile == line.profile and r.preprocessing != main
+                 and key in record.verdicts and r.name in record.verdicts[key]]
+        apart = record.other_seeds.get(key, frozenset())
+        others = [r for r in found if r.name not in apart]
+        if not line.chapter or not found:
             said.append(NOT_COMPARED)
             links.append("")
             continue
         differ = [f"{record.verdicts[key][r.name]} ({r.name})" for r in others
                   if record.verdicts[key][r.name] != line.verdict]
-        said.append("no: " + "; ".join(differ) if differ else "yes")
+        if not others:
+            said.append(f"{AT_OTHER_SEEDS}: " + "; ".join(
+                f"{record.verdicts[key][r.name]} ({r.name})" for r in found))
+        else:
+            said.append("no: " + "; ".join(differ) if differ else "yes")
         anchor = record.anchors.get(key, "")
         links.append(f"{Path(CHANGES_NOTEBOOK).with_suffix('.html').name}#{anchor}"
                      if anchor else "")
@@ -700,17 +714,21 @@ def readings_summary(table: pd.DataFrame) -> str:
     how many lines (control rows beyond the paper included) were compared under another
     reading, how many keep their verdict, which change, and how many have no result there."""
     column = table[BOTH_READINGS]
-    compared = table[column != NOT_COMPARED]
+    apart = int(column.str.startswith(AT_OTHER_SEEDS).sum())
+    compared = table[(column != NOT_COMPARED) & ~column.str.startswith(AT_OTHER_SEEDS)]
     changed = compared[compared[BOTH_READINGS] != "yes"]
-    missing = len(table) - len(compared)
+    missing = len(table) - len(compared) - apart
     if not len(compared):
         return (f"No line of the table has a verdict under another reading of the input pixels "
                 f"yet (column '{BOTH_READINGS}').")
     names = ", ".join(changed["claim"]) if len(changed) else ""
     kept = len(compared) - len(changed)
     return (f"Under another reading of the input pixels (column '{BOTH_READINGS}'), "
-            f"{len(compared)} of the {len(table)} lines have a verdict at their own profile: "
+            f"{len(compared)} of the {len(table)} lines have a verdict at their own profile and "
+            "seeds: "
             f"{kept} {'keeps' if kept == 1 else 'keep'} it"
             + (f" and {len(changed)} change ({names})" if len(changed) else "")
             + f"; {missing} {'has' if missing == 1 else 'have'} no result under it yet, "
-            "their networks not yet trained under it at that scale.")
+            "their networks not yet trained under it at that scale"
+            + (f"; {apart} {'has' if apart == 1 else 'have'} one on networks with other "
+               "seeds, not compared" if apart else "") + ".")

@@ -85,3 +85,29 @@ def test_verdicts_under_both_readings_are_compared_line_by_line():
     assert prose == {"ch11_both_chapters": "chapter 2", "ch11_both_missing": "chapter 4",
                      "ch11_both_lines": 2, "ch11_both_same": 1,
                      "ch11_both_changed": "S5 (partly \u2192 not reproduced)"}
+
+
+def test_a_chapter_at_other_seeds_under_the_other_reading_is_not_compared():
+    from nbutils.chapters import changes
+    from nbutils.chapters.changes import Outcome, Report, Run
+    from nbutils.claims import Claim
+    from nbutils.dashboard import Row
+
+    unit = Run("paper", "unit", {"mnist-relu-l2": 50, "cifar10-relu-l2": 35})
+    std = Run("paper", "standardized", {"mnist-relu-l2": 50, "cifar10-relu-l2": 6})
+
+    def outcome(chapter, config, claim, verdict):
+        return Outcome(chapter, (Claim(claim, "p", "o", verdict),), read=(config,))
+
+    outcomes = {unit.name: (outcome("04_w", "mnist-relu-l2", "F2a", "partly"),
+                            outcome("07_c", "cifar10-relu-l2", "F5a", "partly")),
+                std.name: (outcome("04_w", "mnist-relu-l2", "F2a", "partly"),
+                           outcome("07_c", "cifar10-relu-l2", "F5a", "reproduced"))}
+    records = (Row("F2a", "v", "", "paper", "04_w.ipynb", "4. Fig. 2"),
+               Row("F5a", "v", "", "paper", "07_c.ipynb", "7. Fig. 5"))
+    rep = Report((unit, std), outcomes, tuple(changes.comparisons([unit, std])), records)
+    assert ch11.compared_lines(rep)["claim"].tolist() == ["F2a"]
+    prose = ch11.readings_prose(rep)
+    assert prose["ch11_both_chapters"] == "chapter 4"
+    assert prose["ch11_both_missing"] == "chapter 7"     # its CIFAR-10 networks: 6 of 35 seeds
+    assert prose["ch11_both_changed"] == "none"

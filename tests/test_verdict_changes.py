@@ -28,7 +28,9 @@ ORDER = [("04_x", "F2a"), ("04_x", "F2b"), ("04_x", "F2c")]
 
 def test_the_table_says_changed_unchanged_and_no_result():
     table = changes.verdict_table(VERDICTS, ORDER, COMPARED)
-    assert list(table.columns) == ["chapter", "claim", FEW, MANY, OTHER, "changed?"]
+    assert list(table.columns) == ["chapter", "claim", FEW, MANY, OTHER, "changed?",
+                                   changes.OTHER_SEEDS]
+    assert set(table[changes.OTHER_SEEDS]) == {""}     # every reading compared at equal seeds
     lines = table.set_index("claim")
     # F2a: partly -> reproduced with more seeds, the same under the other reading
     assert lines.loc["F2a", "changed?"] == f"{FEW} \u2192 {MANY}"
@@ -43,6 +45,50 @@ def test_the_table_says_changed_unchanged_and_no_result():
     counts = changes.change_counts(table, COMPARED)
     assert counts.loc[f"{FEW} \u2192 {MANY}"].tolist() == ["seeds", 2, 1, 2]
     assert counts.loc[f"{FEW} \u2192 {OTHER}"].tolist() == ["reading", 3, 1, 1]
+
+
+def test_a_reading_at_other_seeds_compares_nothing():
+    """A comparison of readings whose runs judge a chapter on networks with other seeds does
+    not compare its lines (a difference could come from the seeds); a comparison of seeds is
+    one by definition."""
+    def same_seeds(key, c):
+        return key[1] != "F2c"
+
+    table = changes.verdict_table(VERDICTS, ORDER, COMPARED, same_seeds)
+    lines = table.set_index("claim")
+    assert lines.loc["F2c", "changed?"] == changes.OTHER_SEEDS   # only the reading had both
+    assert lines.loc["F2c", changes.OTHER_SEEDS] == f"{FEW} \u2192 {OTHER}"
+    assert lines.loc["F2a", "changed?"] == f"{FEW} \u2192 {MANY}"   # seeds: compared
+    reading = COMPARED[1]
+    assert changes.compared_in(table, reading)["claim"].tolist() == ["F2a", "F2b"]
+    assert changes.change_counts(table, COMPARED).loc[reading.label].tolist() == \
+        ["reading", 2, 0, 2]
+    # the record names the run whose verdict is at other seeds, for the dashboard
+    import json
+    rep = _Report([Run("quick", "unit"), Run("paper", "unit"), Run("quick", "standardized")],
+                  VERDICTS)
+    rep.table, rep.compared = table, COMPARED
+    lines = {x["claim"]: x for x in json.loads(changes.record(rep))["lines"]}
+    assert lines["F2c"]["other_seeds"] == [OTHER] and lines["F2a"]["other_seeds"] == []
+
+
+def test_a_report_compares_the_seeds_each_chapter_read():
+    runs = (Run("paper", "unit", {"cifar10-relu-l2": 35, "mnist-relu-l2": 50}),
+            Run("paper", "standardized", {"cifar10-relu-l2": 6, "mnist-relu-l2": 50}))
+    from nbutils.claims import Claim
+    row = Claim("F", "p", "o", "partly")
+    outcomes = {runs[0].name: (changes.Outcome("04_x", (row,), read=("mnist-relu-l2",)),
+                               changes.Outcome("07_z", (row,), read=("cifar10-relu-l2",))),
+                runs[1].name: (changes.Outcome("04_x", (row,), read=("mnist-relu-l2",)),
+                               changes.Outcome("07_z", (row,), read=("cifar10-relu-l2",)))}
+    rep = changes.Report(runs, outcomes, tuple(changes.comparisons(runs)), ())
+    [reading] = rep.compared
+    assert rep.seeds_read("07_z", runs[1].name) == {"cifar10-relu-l2": 6}
+    assert rep.same_seeds(("04_x", "F"), reading)
+    assert not rep.same_seeds(("07_z", "F"), reading)
+    table = rep.table.set_index("chapter")
+    assert table.loc["04_x", "changed?"] == "no"
+    assert table.loc["07_z", "changed?"] == changes.OTHER_SEEDS
 
 
 def test_a_comparison_of_a_run_not_in_the_table_is_refused():
@@ -151,6 +197,7 @@ class _Report:
     """A stand-in for changes.Report with a hand-made table."""
     def __init__(self, runs, verdicts):
         self.runs = runs
+        self.compared = []
         self.table = changes.verdict_table(verdicts, ORDER, [])
 
 
@@ -180,8 +227,28 @@ def test_the_dashboard_says_whether_a_verdict_holds_under_both_readings(tmp_path
     assert '<a href="verdict_changes.html#changes-f2b">no: not reproduced' in html
     assert dashboard.readings_summary(out).startswith(
         "Under another reading of the input pixels (column 'same under both readings?'), 2 of "
-        "the 4 lines have a verdict at their own profile: 1 keeps it and 1 change (F2b); 2 have "
-        "no result")
+        "the 4 lines have a verdict at their own profile and seeds: 1 keeps it and 1 change "
+        "(F2b); 2 have no result")
+
+
+def test_the_dashboard_does_not_compare_a_verdict_at_other_seeds():
+    runs = (dashboard.ReadingRun("paper, [0, 1]", "paper", "unit"),
+            dashboard.ReadingRun("paper, per channel", "paper", "standardized"))
+    key_a, key_b = ("07_z", "F5a"), ("04_x", "F2a")
+    record = dashboard.ChangesRecord(
+        runs, {key_a: {"paper, [0, 1]": "partly", "paper, per channel": "reproduced"},
+               key_b: {"paper, [0, 1]": "partly", "paper, per channel": "partly"}},
+        {key_a: "changes-f5a", key_b: "changes-f2a"}, {key_a: frozenset({"paper, per channel"})})
+    table = _dashboard_lines(("07_z.ipynb", "F5a", "partly", "paper"),
+                             ("04_x.ipynb", "F2a", "partly", "paper"))
+    out = dashboard.both_readings(table, record, "unit")
+    assert out[dashboard.BOTH_READINGS].tolist() == [
+        "at other seeds: reproduced (paper, per channel)", "yes"]
+    assert dashboard.readings_summary(out) == (
+        "Under another reading of the input pixels (column 'same under both readings?'), 1 of "
+        "the 2 lines have a verdict at their own profile and seeds: 1 keeps it; 0 have no result "
+        "under it yet, their networks not yet trained under it at that scale; 1 has one on "
+        "networks with other seeds, not compared.")
 
 
 def test_a_page_without_the_changes_record_is_refused(tmp_path):

@@ -139,13 +139,14 @@ def both_readings(folders: Iterable[str] = (".",), profile: str = "paper") -> ch
 
 
 def compared_lines(rep: changes.Report) -> pd.DataFrame:
-    """The lines of :func:`both_readings` that both readings judge: chapter, claim, the two
-    verdicts and whether they are the same."""
+    """The lines of :func:`both_readings` that both readings judge on networks with the same
+    seeds (:func:`nbutils.chapters.changes.compared_in`): chapter, claim, the two verdicts and
+    whether they are the same."""
     table = rep.table
     names = [r.name for r in rep.runs]
     if len(names) < 2:
         return pd.DataFrame(columns=["chapter", "claim", *names, "same?"])
-    both = table[(table[names[0]] != changes.NO_RESULT) & (table[names[1]] != changes.NO_RESULT)]
+    both = changes.compared_in(table, changes.Comparison(names[0], names[1], "reading"))
     out = both[["chapter", "claim", *names]].copy()
     out["same?"] = ["yes" if a == b else "no" for a, b in zip(both[names[0]], both[names[1]])]
     return out.reset_index(drop=True)
@@ -161,12 +162,13 @@ def readings_table(rep: changes.Report) -> pd.DataFrame:
 
 def readings_prose(rep: changes.Report) -> dict[str, object]:
     """The numbers and words of the section on verdicts under both readings, by glue name:
-    the chapters compared and not, the lines compared, kept and changed (named)."""
+    the chapters compared and not (no rows under the other reading yet, or only on networks
+    with other seeds), the lines compared, kept and changed (named)."""
     lines = compared_lines(rep)
     titles = rep.titles
     done = list(dict.fromkeys(lines["chapter"]))
     other = next((rep.outcomes[r.name] for r in rep.runs if r.preprocessing == OTHER), ())
-    missing = [o.chapter for o in other if not o.rows]
+    missing = [o.chapter for o in other if o.chapter not in done]   # no rows, or other seeds
     changed = lines[lines["same?"] == "no"]
     said = [f"{c} ({a} \u2192 {b})" for c, a, b in
             zip(changed["claim"], *(changed[r.name] for r in rep.runs[:2]))]

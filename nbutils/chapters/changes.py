@@ -52,6 +52,7 @@ from ..report import row_anchors, verdict_class
 from . import K_FRACTION, Config, ch01, ch02, ch03, ch04, ch05, ch06, ch07
 
 NO_RESULT = "no result"   # the verdict cell of a run that has no row for a claim
+OTHER_SEEDS = "other seeds"   # the column of the comparisons of readings made at other seeds
 CHAPTERS = ("ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07")
 # chapter 1's parameter `chapters` (its default): the registry entries whose networks it loads
 CH01_ENTRIES = ("fig1", "fig2", "fig3", "fig4", "mnist_all")
@@ -447,7 +448,8 @@ def verdicts_of(outcomes: Sequence[Outcome]) -> dict[Key, str]:
 
 
 def verdict_table(verdicts: Mapping[str, Mapping[Key, str]], order: Sequence[Key],
-                  compared: Sequence[Comparison]) -> pd.DataFrame:
+                  compared: Sequence[Comparison],
+                  same_seeds: Callable[[Key, Comparison], bool] | None = None) -> pd.DataFrame:
     """The verdicts of every run side by side, one line per claims row.
 
     Args:
@@ -455,12 +457,18 @@ def verdict_table(verdicts: Mapping[str, Mapping[Key, str]], order: Sequence[Key
         order: the lines, (chapter, claim); a claim some run has but ``order`` lacks is added at
             the end.
         compared: the comparisons of the column ``changed?``, between runs of ``verdicts``.
+        same_seeds: whether a comparison of readings judges a line's chapter on networks with
+            the same seeds in both runs (default: always); one that does not compares nothing
+            there (a difference could come from the seeds) and is listed in the column
+            :data:`OTHER_SEEDS` instead.
 
     Returns:
         Columns ``chapter``, ``claim``, one per run (its verdict, :data:`NO_RESULT` where it has
-        no row) and ``changed?``: the comparisons in which the verdict differs (their labels,
-        ``"; "``-joined), ``"no"`` if it differs in none that have both verdicts,
-        :data:`NO_RESULT` if no comparison has both.
+        no row), ``changed?``: the comparisons in which the verdict differs (their labels,
+        ``"; "``-joined), ``"no"`` if it differs in none that compare it, :data:`OTHER_SEEDS`
+        if none compares it but a comparison of readings has both verdicts at other seeds,
+        :data:`NO_RESULT` if none has both; and :data:`OTHER_SEEDS`: the comparisons of
+        readings that have both verdicts at other seeds (labels, ``"; "``-joined, or empty).
 
     Raises:
         ValueError: a comparison names a run that ``verdicts`` lacks.
@@ -474,18 +482,32 @@ def verdict_table(verdicts: Mapping[str, Mapping[Key, str]], order: Sequence[Key
         line = {"chapter": key[0], "claim": key[1],
                 **{run: v.get(key, NO_RESULT) for run, v in verdicts.items()}}
         both = [c for c in compared if NO_RESULT not in (line[c.before], line[c.after])]
+        apart = [c for c in both if c.what == "reading" and same_seeds is not None
+                 and not same_seeds(key, c)]
+        both = [c for c in both if c not in apart]
         changed = [c.label for c in both if line[c.before] != line[c.after]]
-        line["changed?"] = "; ".join(changed) if changed else ("no" if both else NO_RESULT)
+        line["changed?"] = ("; ".join(changed) if changed else "no" if both
+                            else OTHER_SEEDS if apart else NO_RESULT)
+        line[OTHER_SEEDS] = "; ".join(c.label for c in apart)
         lines.append(line)
-    return pd.DataFrame(lines, columns=["chapter", "claim", *verdicts, "changed?"])
+    return pd.DataFrame(lines, columns=["chapter", "claim", *verdicts, "changed?", OTHER_SEEDS])
+
+
+def compared_in(table: pd.DataFrame, c: Comparison) -> pd.DataFrame:
+    """The lines of ``table`` (:func:`verdict_table`) that ``c`` compares: both runs have a
+    verdict, at the same seeds for a comparison of readings."""
+    apart = table[OTHER_SEEDS].map(lambda labels: c.label in labels.split("; ")) \
+        if OTHER_SEEDS in table else False
+    return table[(table[c.before] != NO_RESULT) & (table[c.after] != NO_RESULT) & ~apart]
 
 
 def change_counts(table: pd.DataFrame, compared: Sequence[Comparison]) -> pd.DataFrame:
-    """Per comparison: the claims rows it compares (both runs have a verdict), how many change
-    verdict, and the rows it cannot compare (:data:`NO_RESULT` in one run or both)."""
+    """Per comparison: the claims rows it compares (:func:`compared_in`), how many change
+    verdict, and the rows it cannot compare (:data:`NO_RESULT` in one run or both, or, for
+    readings, verdicts at other seeds)."""
     rows = []
     for c in compared:
-        both = table[(table[c.before] != NO_RESULT) & (table[c.after] != NO_RESULT)]
+        both = compared_in(table, c)
         rows.append({"comparison": c.label, "what differs": c.what, "claims compared": len(both),
                      "verdict changes": int((both[c.before] != both[c.after]).sum()),
                      "no result": len(table) - len(both)})
@@ -520,7 +542,8 @@ def html(table: pd.DataFrame, runs: Sequence[Run], links: Mapping[Key, str],
             cells.append(f'<td data-label="verdict, {esc(r.name)}">'
                          f'<span class="verdict {verdict_class(v)}">{esc(v)}</span></td>')
         changed = line["changed?"]
-        text = esc(changed) if changed in ("no", NO_RESULT) else f"<strong>{esc(changed)}</strong>"
+        text = (esc(changed) if changed in ("no", NO_RESULT, OTHER_SEEDS)
+                else f"<strong>{esc(changed)}</strong>")
         cells.append(f'<td data-label="changed?">{text}</td>')
         rows.append(f'<tr id="{anchor}">' + "".join(cells) + "</tr>")
     return (f'<table class="dashboard-table changes-table"><thead><tr>{head}</tr></thead>'
@@ -547,7 +570,20 @@ class Report:
     def table(self) -> pd.DataFrame:
         """:func:`verdict_table` of the runs, in the order of the chapters' claims tables."""
         return verdict_table({name: verdicts_of(o) for name, o in self.outcomes.items()},
-                             [self._key(r) for r in self.records], self.compared)
+                             [self._key(r) for r in self.records], self.compared,
+                             self.same_seeds)
+
+    def seeds_read(self, chapter: str, run: str) -> dict[str, int]:
+        """The seeds of each configuration ``chapter`` (a notebook stem) read in ``run`` (its
+        name); empty where the run has no rows for it."""
+        seeds = next(r for r in self.runs if r.name == run).seeds
+        outcome = next((o for o in self.outcomes[run] if o.chapter == chapter), None)
+        return {} if outcome is None else {c: seeds.get(c, 0) for c in outcome.read}
+
+    def same_seeds(self, key: Key, c: Comparison) -> bool:
+        """Whether the two runs of ``c`` judge the chapter of ``key`` on the same
+        configurations with the same seeds."""
+        return self.seeds_read(key[0], c.before) == self.seeds_read(key[0], c.after)
 
     @property
     def links(self) -> dict[Key, str]:
@@ -566,8 +602,10 @@ def record(rep: Report) -> str:
     both readings?" (:func:`nbutils.dashboard.both_readings`): each line with its id on this
     page (as :func:`html` draws it) and the verdict of every run that has one."""
     table = rep.table
+    apart = {c.label: c.after for c in rep.compared}
     lines = [{"chapter": line["chapter"], "claim": line["claim"], "anchor": anchor,
-              "verdicts": {r.name: line[r.name] for r in rep.runs if line[r.name] != NO_RESULT}}
+              "verdicts": {r.name: line[r.name] for r in rep.runs if line[r.name] != NO_RESULT},
+              "other_seeds": [apart[label] for label in line[OTHER_SEEDS].split("; ") if label]}
              for anchor, line in zip(row_anchors(table["claim"], prefix="changes"),
                                      table.to_dict("records"))]
     runs = [ReadingRun(r.name, r.profile, r.preprocessing) for r in rep.runs]
@@ -659,7 +697,7 @@ def changes_list(rep: Report) -> str:
     items = []
     for c in rep.compared:
         n = counts.loc[c.label]
-        both = table[(table[c.before] != NO_RESULT) & (table[c.after] != NO_RESULT)]
+        both = compared_in(table, c)
         changed = both[both[c.before] != both[c.after]]
         details = []
         for line in changed.to_dict("records"):
@@ -673,7 +711,8 @@ def changes_list(rep: Report) -> str:
                 f"{k} change{'s' if k == 1 else ''} verdict: " + "; ".join(details))
         items.append(f"<li><strong>{esc(c.before)} &rarr; {esc(c.after)}</strong> ({what}): "
                      f"{int(n['claims compared'])} claims rows compared, {said}; "
-                     f"{int(n['no result'])} without a result in one run or both.</li>")
+                     f"{int(n['no result'])} without a result in one run or both"
+                     + (" (or at other seeds)" if c.what == "reading" else "") + ".</li>")
     return f'<ul class="claims-list">{"".join(items)}</ul>'
 
 
