@@ -111,3 +111,39 @@ def test_a_chapter_at_other_seeds_under_the_other_reading_is_not_compared():
     assert prose["ch11_both_chapters"] == "chapter 4"
     assert prose["ch11_both_missing"] == "chapter 7"     # its CIFAR-10 networks: 6 of 35 seeds
     assert prose["ch11_both_changed"] == "none"
+
+
+def _cifar_run(network, reading, seeds, dead):
+    import numpy as np
+    ks = (0, 1, 2, 4)
+    flat = np.tile([0.5, 0.5, 0.5, 0.1], (seeds, 1))
+    return ch11.CifarRun(network, reading, seeds, np.full(seeds, 0.45), dead,
+                         {"entropy-low": flat, "random": flat}, ks)
+
+
+def test_cifar_networks_are_shown_under_each_reading_with_their_seeds():
+    runs = [_cifar_run("a", "unit", 35, (95.7, 72.6)), _cifar_run("b", "unit", 35, (98.3, 78.2)),
+            _cifar_run("a", "standardized", 6, (0.0, 54.3))]
+    table = ch11.cifar_table(runs)
+    assert table.loc[("(a)", "standardized per channel"), "seeds"] == 6
+    assert table.loc[("(a)", "standardized per channel"), "dead, per hidden layer (%)"] == \
+        "0.0, 54.3"
+    assert table.loc[("(b)", "pixels in [0, 1]"), "test accuracy (%)"] == "45.0 ± 0.0"
+    fig = ch11.cifar_figure(runs)
+    axes = fig.axes
+    visible = [ax for ax in axes if ax.get_visible() and ax.get_title()]
+    assert [ax.get_title() for ax in visible] == [
+        "(a) layer 1, pixels in [0, 1], 35 seeds", "(a) layer 1, standardized per channel, 6 seeds",
+        "(b) layer 1, pixels in [0, 1], 35 seeds"]
+    assert len([ax for ax in axes if not ax.get_visible()]) == 1   # (b) not yet standardized
+
+
+def test_cifar_runs_read_the_shipped_networks(real_root):
+    """From the shipped results (seconds): networks (a) and (b) with pixels in [0, 1] at 35
+    seeds, layer 1 mostly dead; nothing is trained."""
+    runs = {(r.network, r.reading): r for r in ch11.cifar_runs()}
+    for key in "ab":
+        run = runs[key, "unit"]
+        assert run.seeds == 35 and len(run.test_acc) == 35 and run.dead[0] > 90
+        assert run.ks[0] == 0 and run.curves["random"].shape == (35, len(run.ks))
+    assert all(1 <= r.seeds for r in runs.values())

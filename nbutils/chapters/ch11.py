@@ -1,6 +1,7 @@
 """Chapter 11 (beyond the paper): what the paper left unsaid, the input preprocessing and its
-screen (:mod:`nbutils.protocol`; findings U1-U2), and the verdicts of chapters 1-7 under both
-readings at the paper's scale (:func:`both_readings`).
+screen (:mod:`nbutils.protocol`; findings U1-U2), the verdicts of chapters 1-7 under both
+readings at the paper's scale (:func:`both_readings`), and chapter 7's CIFAR-10 networks under
+both readings with the seeds shipped so far (:func:`cifar_runs`).
 
 The screen gives one :class:`nbutils.protocol.ScreenRow` per configuration and reading; this
 module holds what the chapter shows of them (table, figure, the numbers of its prose) and its
@@ -9,17 +10,19 @@ findings rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from myst_nb import glue
 
-from .. import plots
+from .. import analysis, plots
 from ..claims import Finding
 from ..config import PREPROCESSING_LABELS
 from ..dashboard import chapter_name
 from ..verdicts import count_verdict, fewer_dead, finding_verdict
-from . import Config, Request, changes
+from . import Config, Request, ch07, changes
 
 NOTEBOOK = "11_unstated_choices"
 CONFIGS: tuple[Config, ...] = ()
@@ -182,3 +185,81 @@ def readings_prose(rep: changes.Report) -> dict[str, object]:
     return {"ch11_both_chapters": names(done), "ch11_both_missing": names(missing),
             "ch11_both_lines": len(lines), "ch11_both_same": int((lines["same?"] == "yes").sum()),
             "ch11_both_changed": "; ".join(said) if said else "none"}
+
+
+# ------------------------------------------------------- CIFAR-10 under both readings, so far
+
+@dataclass(frozen=True)
+class CifarRun:
+    """One of chapter 7's networks (``"a"`` or ``"b"``) at the paper's scale under one reading,
+    read from the shipped results: its seeds, test accuracy per seed, share of dead ReLUs per
+    hidden layer (%, on the training images, all seeds pooled) and its layer-1 ablation
+    curves on chapter 7's grid (``ks``)."""
+    network: str
+    reading: str
+    seeds: int
+    test_acc: np.ndarray
+    dead: tuple[float, ...]
+    curves: dict[str, np.ndarray]
+    ks: tuple[int, ...]
+
+
+CIFAR_NETWORKS = ("a", "b")   # chapter 7's networks (a) and (b), the two the paper runs at 35
+
+
+def cifar_runs(profile: str = "paper") -> list[CifarRun]:
+    """Chapter 7's networks (a) and (b) under pixels in [0, 1] and under :data:`OTHER`, every
+    one that ships at ``profile``, with the seeds it ships (the other reading's CIFAR-10
+    networks are trained in seed shards, so they may have fewer seeds), from the shipped
+    results alone (:func:`nbutils.chapters.changes.shipped_only`: nothing is trained)."""
+    out = []
+    runs = [r for r in changes.shipped_runs()
+            if r.profile == profile and r.preprocessing in (REFERENCE, OTHER)]
+    with changes.shipped_only():
+        for run in runs:
+            ensembles = changes.Ensembles(run)
+            for key, config in zip("abc", ch07.CONFIGS):
+                if key not in CIFAR_NETWORKS or "-".join(config) not in run.seeds:
+                    continue
+                ens = ensembles(config)
+                ks = ch07.cifar_grid(ens, 0)
+                out.append(CifarRun(key, run.preprocessing, len(ens.seeds),
+                                    np.asarray(ens.summary().test_acc),
+                                    tuple(100 * float(a["dead"].mean())
+                                          for a in analysis.activity(ens)),
+                                    analysis.layer_curves(ens, 0, ks=ks), tuple(ks)))
+    return out
+
+
+def cifar_table(runs: Iterable[CifarRun]) -> pd.DataFrame:
+    """Per network and reading: seeds, test accuracy (mean ± std over seeds) and the dead share
+    of each hidden layer."""
+    return pd.DataFrame([{"network": f"({r.network})", "inputs": PREPROCESSING_LABELS[r.reading],
+                          "seeds": r.seeds,
+                          "test accuracy (%)": f"{100 * r.test_acc.mean():.1f} ± "
+                                               f"{100 * r.test_acc.std():.1f}",
+                          "dead, per hidden layer (%)": ", ".join(f"{d:.1f}" for d in r.dead)}
+                         for r in runs]).set_index(["network", "inputs"])
+
+
+def cifar_figure(runs: list[CifarRun]):
+    """Layer 1 of networks (a) and (b) under each reading (Fig. 5's first column): test accuracy
+    against the number of neurons ablated, one panel per network and reading."""
+    keys = list(dict.fromkeys(r.network for r in runs))
+    readings = list(dict.fromkeys(r.reading for r in runs))
+    fig, axes = plt.subplots(len(keys), len(readings), figsize=(4.2 * len(readings) + 0.6,
+                                                                3.2 * len(keys) + 0.6),
+                             sharey=True, squeeze=False, layout="constrained")
+    for r in runs:
+        ax = axes[keys.index(r.network), readings.index(r.reading)]
+        plots.ablation_panel(ax, r.curves, ks=r.ks, legend=False, fontsize=8,
+                             title=f"({r.network}) layer 1, {PREPROCESSING_LABELS[r.reading]}, "
+                                   f"{r.seeds} seeds")
+    for ax in axes[:, 1:].flat:
+        ax.set_ylabel("")
+    for ax in axes.flat:
+        if not ax.has_data():
+            ax.set_visible(False)
+    plots.figure_legend(fig, axes[0, 0], ncol=4)
+    plt.close(fig)
+    return fig
