@@ -175,5 +175,8 @@ def find(chapter: str, profile: str, preprocessing: str = MAIN_PREPROCESSING,
                None)
     (outcome,) = changes.run_claims(run, [chapter])
     same = own is not None and all(own.seeds.get(c) == run.seeds.get(c) for c in outcome.read)
-    return OtherReading(run.preprocessing, run.name, run.scale,
+    # the seeds of the networks the chapter read there (the whole run's where it read none)
+    read = changes.Run(run.profile, run.preprocessing,
+                       {c: run.seeds[c] for c in outcome.read if c in run.seeds})
+    return OtherReading(run.preprocessing, run.name, read.scale if read.seeds else run.scale,
                         {c.id: c.verdict for c in outcome.rows}, outcome.missing, same)

@@ -127,7 +127,8 @@ def test_find_reads_the_chapters_rows_of_the_other_run(monkeypatch):
             Run("paper", "standardized", {"mnist-relu-l2": 50, "cifar10-relu-l2": 6})]
     other = readings.find("ch04", "paper", runs=runs)
     assert seen == [(runs[1], ("ch04",))]
-    assert other == OtherReading("standardized", "paper, per channel", "50 seeds (CIFAR-10: 6)",
+    # the seeds said are those of the networks the chapter read, not the whole run's
+    assert other == OtherReading("standardized", "paper, per channel", "50 seeds",
                                  {"F2a": "partly"}, "", same_seeds=True)
     assert readings.find("ch09", "paper", runs=runs) is None   # not compared by readings
     assert readings.find("ch04", "quick", runs=runs) is None   # no other reading there
