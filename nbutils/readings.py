@@ -174,9 +174,9 @@ def find(chapter: str, profile: str, preprocessing: str = MAIN_PREPROCESSING,
     own = next((r for r in runs if r.profile == profile and r.preprocessing == preprocessing),
                None)
     (outcome,) = changes.run_claims(run, [chapter])
-    same = own is not None and all(own.seeds.get(c) == run.seeds.get(c) for c in outcome.read)
+    theirs = run.seeds_for(outcome.read)
+    same = own is not None and own.seeds_for(outcome.read) == theirs
     # the seeds of the networks the chapter read there (the whole run's where it read none)
-    read = changes.Run(run.profile, run.preprocessing,
-                       {c: run.seeds[c] for c in outcome.read if c in run.seeds})
+    read = changes.Run(run.profile, run.preprocessing, {c: n for c, n in theirs.items() if n})
     return OtherReading(run.preprocessing, run.name, read.scale if read.seeds else run.scale,
                         {c.id: c.verdict for c in outcome.rows}, outcome.missing, same)

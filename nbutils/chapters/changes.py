@@ -21,7 +21,7 @@ import html as html_lib
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +101,10 @@ class Run:
         common = max(set(said), key=lambda n: (said.count(n), int(n.split("/")[0])), default="")
         others = [f"{d}: {n}" for d, n in counts.items() if n != common]
         return f"{common} seeds" + (f" ({'; '.join(others)})" if others else "")
+
+    def seeds_for(self, configs: Iterable[str]) -> dict[str, int]:
+        """The seeds shipped for each of ``configs`` (``"mnist-relu-l2"``; 0: none shipped)."""
+        return {c: self.seeds.get(c, 0) for c in configs}
 
     def seeds_of(self, config: Config) -> int:
         """The seeds shipped for ``config``.
@@ -576,9 +580,9 @@ class Report:
     def seeds_read(self, chapter: str, run: str) -> dict[str, int]:
         """The seeds of each configuration ``chapter`` (a notebook stem) read in ``run`` (its
         name); empty where the run has no rows for it."""
-        seeds = next(r for r in self.runs if r.name == run).seeds
         outcome = next((o for o in self.outcomes[run] if o.chapter == chapter), None)
-        return {} if outcome is None else {c: seeds.get(c, 0) for c in outcome.read}
+        found = next(r for r in self.runs if r.name == run)
+        return {} if outcome is None else found.seeds_for(outcome.read)
 
     def same_seeds(self, key: Key, c: Comparison) -> bool:
         """Whether the two runs of ``c`` judge the chapter of ``key`` on the same
