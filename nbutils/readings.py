@@ -15,8 +15,9 @@ gives, by the rules below (issue #24). They never change a verdict:
   not the input reading either;
 - a verdict reproduced under one reading only (either way): the verdict rests on the input
   reading; an unknown cause becomes the input reading, else a note says so;
-- the other reading not testable there (too few seeds), or its networks trained with other
-  numbers of seeds than the chapter's own run: its verdict is said, nothing is inferred;
+- the other reading not testable there (with the reason its own row gives: too few seeds, or a
+  network not computed under that reading), or its networks trained with other numbers of
+  seeds than the chapter's own run: its verdict is said, nothing is inferred;
 - a miss in a chapter the other reading has no results for at this profile: said.
 
 The verdicts of the other reading come from :func:`nbutils.chapters.changes.run_claims` (the
@@ -41,7 +42,8 @@ class OtherReading:
     """One chapter's verdicts under another input reading: the reading (a name of
     :data:`nbutils.config.PREPROCESSING_LABELS`), the run they come from (its name and seeds,
     ``"paper, per channel"``, ``"50 seeds"``), the verdict of each claims row by its id,
-    where the chapter has no rows under that reading, why (``missing``), and whether the
+    where the chapter has no rows under that reading, why (``missing``), why each row not
+    testable there is not (``untestable``, by id: the first reason of that row), and whether the
     chapter's networks have as many seeds there as in the chapter's own run (``same_seeds``;
     if not, a difference may come from the seeds, and nothing is inferred from it)."""
 
@@ -51,6 +53,7 @@ class OtherReading:
     verdicts: Mapping[str, str] = field(default_factory=dict)
     missing: str = ""
     same_seeds: bool = True
+    untestable: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.reading not in PREPROCESSING_LABELS:
@@ -68,9 +71,15 @@ class OtherReading:
         return f"{self.run}: {self.scale}"
 
 
-def note(verdict: str, other: OtherReading, theirs: str | None) -> str:
-    """What a row with ``verdict`` says of ``other``, whose verdict of the same row is
-    ``theirs`` (None: the chapter has no rows under that reading); empty when the row says
+def why_untestable(other: OtherReading, row_id: str) -> str:
+    """Why row ``row_id`` is not testable under ``other``, as that row says it (its first
+    reason; "no reason given" where it has none)."""
+    return other.untestable.get(row_id) or "no reason given"
+
+
+def note(verdict: str, other: OtherReading, theirs: str | None, row_id: str = "") -> str:
+    """What a row ``row_id`` with ``verdict`` says of ``other``, whose verdict of the same row
+    is ``theirs`` (None: the chapter has no rows under that reading); empty when the row says
     nothing (see the module's rules)."""
     if verdict == "not testable":
         return ""
@@ -79,8 +88,8 @@ def note(verdict: str, other: OtherReading, theirs: str | None) -> str:
         return (f"not yet computed with {other.inputs} at this profile ({other.missing}; "
                 f"{SEE})") if verdict in MISSES and other.missing else ""
     if theirs == "not testable":
-        return (f"{where} it is not testable (too few seeds there), so the other reading "
-                f"does not decide it ({SEE})") if verdict in MISSES else ""
+        return (f"{where} it is not testable ({why_untestable(other, row_id)}), so the other "
+                f"reading does not decide it ({SEE})") if verdict in MISSES else ""
     if not other.same_seeds:
         if theirs == verdict and verdict not in MISSES:
             return ""
@@ -121,7 +130,7 @@ def annotate(rows: Sequence[Claim], other: OtherReading | None) -> list[Claim]:
     out = []
     for row in rows:
         theirs = other.verdicts.get(row.id)
-        said = note(row.verdict, other, theirs)
+        said = note(row.verdict, other, theirs, row.id)
         if not said:
             out.append(row)
             continue
@@ -179,4 +188,6 @@ def find(chapter: str, profile: str, preprocessing: str = MAIN_PREPROCESSING,
     # the seeds of the networks the chapter read there (the whole run's where it read none)
     read = changes.Run(run.profile, run.preprocessing, {c: n for c, n in theirs.items() if n})
     return OtherReading(run.preprocessing, run.name, read.scale if read.seeds else run.scale,
-                        {c.id: c.verdict for c in outcome.rows}, outcome.missing, same)
+                        {c.id: c.verdict for c in outcome.rows}, outcome.missing, same,
+                        {c.id: c.reasons[0].text for c in outcome.rows
+                         if c.verdict == "not testable" and c.reasons})

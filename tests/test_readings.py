@@ -86,7 +86,18 @@ def test_the_other_reading_not_testable_or_not_computed_is_said_without_inferenc
     row = Claim("F5a", "p", "o", "not reproduced", (SCALE, _significant()))
     [out] = annotate([row], _other(F5a="not testable"))
     assert out.reasons[1].cause == UNKNOWN_DIFFERENCE    # nothing inferred
-    assert "it is not testable (too few seeds there)" in out.reasons[-1].text
+    assert "it is not testable (no reason given), so the other reading does not decide it" in (
+        out.reasons[-1].text)
+    # the reason is the other reading's own row's: a network not computed there is not "too
+    # few seeds"
+    absent = "network (c) is not in this run: its results at this scale are not computed yet"
+    other = OtherReading("standardized", "paper, per channel", "6 seeds", {"F5a": "not testable"},
+                         untestable={"F5a": absent})
+    [out] = annotate([row], other)
+    assert out.reasons[-1].text.startswith(
+        f"with inputs standardized per channel (paper, per channel: 6 seeds) it is not testable "
+        f"({absent}), so the other reading does not decide it")
+    assert "too few seeds" not in out.why
     missing = OtherReading("standardized", "paper, per channel", "50 seeds", {},
                            "no results of cifar10-relu-l2 shipped for the run paper, per channel")
     [out] = annotate([row], missing)
@@ -119,7 +130,9 @@ def test_find_reads_the_chapters_rows_of_the_other_run(monkeypatch):
 
     def fake_run_claims(run, chapters):
         seen.append((run, tuple(chapters)))
-        return [changes.Outcome("04_x", (Claim("F2a", "p", "o", "partly"),),
+        return [changes.Outcome("04_x", (Claim("F2a", "p", "o", "partly"),
+                                         Claim("F2b", "p", "o", "not testable",
+                                               (Reason("note", "tested in chapter 6"),))),
                                 read=("mnist-relu-l2",))]
 
     monkeypatch.setattr(changes, "run_claims", fake_run_claims)
@@ -129,7 +142,8 @@ def test_find_reads_the_chapters_rows_of_the_other_run(monkeypatch):
     assert seen == [(runs[1], ("ch04",))]
     # the seeds said are those of the networks the chapter read, not the whole run's
     assert other == OtherReading("standardized", "paper, per channel", "50 seeds",
-                                 {"F2a": "partly"}, "", same_seeds=True)
+                                 {"F2a": "partly", "F2b": "not testable"}, "", same_seeds=True,
+                                 untestable={"F2b": "tested in chapter 6"})
     assert readings.find("ch09", "paper", runs=runs) is None   # not compared by readings
     assert readings.find("ch04", "quick", runs=runs) is None   # no other reading there
     assert len(seen) == 1
