@@ -87,7 +87,10 @@ class Claim:
     """One row of a chapter's claims table (ids from the book's claims register); ``reasons``
     (a sentence or :class:`Reason` s) says why ours differs from the paper; ``provisional``:
     whether this row ran below the paper's scale, where a chapter's rows differ in that (None:
-    as the chapter, :func:`nbutils.report.claims_table`'s ``provisional``)."""
+    as the chapter, :func:`nbutils.report.claims_table`'s ``provisional``); ``networks``: the
+    configurations (``"cifar10-relu-l2"``) the row reads, where a chapter's rows read different
+    ones (empty: every network the chapter read). Two runs are compared on a row only where its
+    networks have the same seeds in both (:mod:`nbutils.chapters.changes`)."""
 
     id: str
     paper: str
@@ -95,6 +98,7 @@ class Claim:
     verdict: str
     reasons: Reasons = field(default=())
     provisional: bool | None = None
+    networks: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:

@@ -16,8 +16,10 @@ gives, by the rules below (issue #24). They never change a verdict:
 - a verdict reproduced under one reading only (either way): the verdict rests on the input
   reading; an unknown cause becomes the input reading, else a note says so;
 - the other reading not testable there (with the reason its own row gives: too few seeds, or a
-  network not computed under that reading), or its networks trained with other numbers of
-  seeds than the chapter's own run: its verdict is said, nothing is inferred;
+  network not computed under that reading), or the networks the row reads (a chapter's rows
+  may read some of its networks only, :attr:`nbutils.claims.Claim.networks`) trained with
+  other numbers of seeds than in the chapter's own run: its verdict is said, nothing is
+  inferred;
 - a miss in a chapter the other reading has no results for at this profile: said.
 
 The verdicts of the other reading come from :func:`nbutils.chapters.changes.run_claims` (the
@@ -42,10 +44,13 @@ class OtherReading:
     """One chapter's verdicts under another input reading: the reading (a name of
     :data:`nbutils.config.PREPROCESSING_LABELS`), the run they come from (its name and seeds,
     ``"paper, per channel"``, ``"50 seeds"``), the verdict of each claims row by its id,
-    where the chapter has no rows under that reading, why (``missing``), why each row not
-    testable there is not (``untestable``, by id: the first reason of that row), and whether the
-    chapter's networks have as many seeds there as in the chapter's own run (``same_seeds``;
-    if not, a difference may come from the seeds, and nothing is inferred from it)."""
+    where the chapter has no rows under that reading, why (``missing``), whether the chapter's
+    networks have as many seeds there as in the chapter's own run (``same_seeds``; if not, a
+    difference may come from the seeds, and nothing is inferred from it), why each row not
+    testable there is not (``untestable``, by id: the first reason of that row), and for a row
+    that reads only some of the chapter's networks (:attr:`nbutils.claims.Claim.networks`), its
+    own seeds there (``row_scales``) and whether they are its seeds in the chapter's own run
+    (``row_same_seeds``), both by id."""
 
     reading: str
     run: str
@@ -54,6 +59,8 @@ class OtherReading:
     missing: str = ""
     same_seeds: bool = True
     untestable: Mapping[str, str] = field(default_factory=dict)
+    row_scales: Mapping[str, str] = field(default_factory=dict)
+    row_same_seeds: Mapping[str, bool] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.reading not in PREPROCESSING_LABELS:
@@ -70,6 +77,14 @@ class OtherReading:
         """``"paper, per channel: 50 seeds"``."""
         return f"{self.run}: {self.scale}"
 
+    def source_of(self, row_id: str) -> str:
+        """:attr:`source` with the seeds of the networks row ``row_id`` reads."""
+        return f"{self.run}: {self.row_scales.get(row_id, self.scale)}"
+
+    def same_seeds_of(self, row_id: str) -> bool:
+        """Whether row ``row_id`` reads networks with the chapter's own seeds there."""
+        return self.row_same_seeds.get(row_id, self.same_seeds)
+
 
 def why_untestable(other: OtherReading, row_id: str) -> str:
     """Why row ``row_id`` is not testable under ``other``, as that row says it (its first
@@ -83,14 +98,14 @@ def note(verdict: str, other: OtherReading, theirs: str | None, row_id: str = ""
     nothing (see the module's rules)."""
     if verdict == "not testable":
         return ""
-    where = f"with {other.inputs} ({other.source})"
+    where = f"with {other.inputs} ({other.source_of(row_id)})"
     if theirs is None:
         return (f"not yet computed with {other.inputs} at this profile ({other.missing}; "
                 f"{SEE})") if verdict in MISSES and other.missing else ""
     if theirs == "not testable":
         return (f"{where} it is not testable ({why_untestable(other, row_id)}), so the other "
                 f"reading does not decide it ({SEE})") if verdict in MISSES else ""
-    if not other.same_seeds:
+    if not other.same_seeds_of(row_id):
         if theirs == verdict and verdict not in MISSES:
             return ""
         return (f"{where} it is {theirs}, with other numbers of seeds than here, so nothing is "
@@ -107,10 +122,11 @@ def note(verdict: str, other: OtherReading, theirs: str | None, row_id: str = ""
             f"it is {theirs} ({SEE})")
 
 
-def cause(verdict: str, other: OtherReading, theirs: str) -> str:
+def cause(verdict: str, other: OtherReading, theirs: str, row_id: str = "") -> str:
     """The cause of a significant difference the chapter could not name
-    (:data:`nbutils.claims.UNKNOWN_DIFFERENCE`), once ``other`` gave the row ``theirs``."""
-    where = f"with {other.inputs} ({other.source})"
+    (:data:`nbutils.claims.UNKNOWN_DIFFERENCE`), once ``other`` gave the row ``row_id``
+    ``theirs``."""
+    where = f"with {other.inputs} ({other.source_of(row_id)})"
     if theirs == verdict:
         return f"not the input reading, since {where} the verdict is the same; {UNKNOWN_BEYOND}"
     if theirs in MISSES:
@@ -136,10 +152,11 @@ def annotate(rows: Sequence[Claim], other: OtherReading | None) -> list[Claim]:
             continue
         unknown = [r.kind == "significant" and r.cause == UNKNOWN_DIFFERENCE
                    for r in row.reasons]
-        if theirs in (None, "not testable") or not other.same_seeds or not any(unknown):
+        if theirs in (None, "not testable") or not other.same_seeds_of(row.id) \
+                or not any(unknown):
             out.append(replace(row, reasons=(*row.reasons, Reason("note", said))))
             continue
-        named = cause(row.verdict, other, theirs)
+        named = cause(row.verdict, other, theirs, row.id)
         out.append(replace(row, reasons=tuple(replace(r, cause=named) if u else r
                                               for r, u in zip(row.reasons, unknown))))
     return out
@@ -183,11 +200,20 @@ def find(chapter: str, profile: str, preprocessing: str = MAIN_PREPROCESSING,
     own = next((r for r in runs if r.profile == profile and r.preprocessing == preprocessing),
                None)
     (outcome,) = changes.run_claims(run, [chapter])
-    theirs = run.seeds_for(outcome.read)
-    same = own is not None and own.seeds_for(outcome.read) == theirs
-    # the seeds of the networks the chapter read there (the whole run's where it read none)
-    read = changes.Run(run.profile, run.preprocessing, {c: n for c, n in theirs.items() if n})
-    return OtherReading(run.preprocessing, run.name, read.scale if read.seeds else run.scale,
+
+    def seeds(networks: Sequence[str]) -> tuple[str, bool]:
+        """The scale of ``networks`` there (the whole run's where none ships there), and
+        whether they have the seeds of the chapter's own run."""
+        theirs = run.seeds_for(networks)
+        read = changes.Run(run.profile, run.preprocessing, {c: n for c, n in theirs.items() if n})
+        same = own is not None and own.seeds_for(networks) == theirs
+        return (read.scale if read.seeds else run.scale), same
+
+    scale, same = seeds(outcome.read)
+    rows = {c.id: seeds(c.networks) for c in outcome.rows if c.networks}
+    return OtherReading(run.preprocessing, run.name, scale,
                         {c.id: c.verdict for c in outcome.rows}, outcome.missing, same,
                         {c.id: c.reasons[0].text for c in outcome.rows
-                         if c.verdict == "not testable" and c.reasons})
+                         if c.verdict == "not testable" and c.reasons},
+                        {i: sc for i, (sc, _) in rows.items()},
+                        {i: ok for i, (_, ok) in rows.items()})

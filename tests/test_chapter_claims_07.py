@@ -210,6 +210,38 @@ def test_each_row_has_the_scale_of_the_networks_it_reads():
     assert ch07.trained_on({"a": "X", "b": "X"}) == ch07.trained_on("X") == "trained on X"
 
 
+def test_each_row_names_the_networks_it_reads_and_is_judged_at_their_seeds():
+    # the second input reading's first seed shards: (a) at the paper's 35 seeds, (b) at 6, no (c)
+    parts = results("ab")
+    parts["curves"].update({(k, l): {o: np.repeat(v[:1], 35, axis=0) for o, v in c.items()}
+                            for (k, l), c in parts["curves"].items() if k == "a"})
+    for part in ("measures", "activity"):
+        parts[part]["a"] = [{m: np.repeat(v[:1], 35, axis=0) for m, v in layer.items()}
+                            for layer in parts[part]["a"]]
+    rows = {c.id: c for c in ch07.claims(ch07.Results(**parts), "paper", [35, 6])}
+    a, b = ch07.PANEL_CONFIGS["a"], ch07.PANEL_CONFIGS["b"]
+    assert {i: c.networks for i, c in rows.items()} == {
+        "F1b": (a,), "F5a": (a, b), "F5b": (ch07.PANEL_CONFIGS["c"],), "F5c": (a,),
+        "F5d": (b,), "F5e": (a,), "F5f": (a, b), "F5g": (ch07.PANEL_CONFIGS["c"],),
+        "S4 (CIFAR-10)": (a, b)}
+    for claim in ("F1b", "F5c", "F5e"):          # network (a) alone: the paper's scale
+        assert rows[claim].provisional is False and not rows[claim].ours.startswith("provis")
+        assert "seeds so far" not in rows[claim].why
+    for claim in ("F5a", "F5d", "F5f", "S4 (CIFAR-10)"):   # they read network (b) too
+        assert rows[claim].provisional is True
+    for claim in ("F5a", "F5d", "F5f"):
+        assert rows[claim].ours.startswith(PROVISIONAL)
+    assert ch07.status("paper", [35, 6], "standardized per channel", "a CPU", has_c=False) == (
+        "Partly provisional: network (a) has the paper's 35 seeds; network (b), the Funnel "
+        "network with L2, has 6 of them so far (its seeds are trained in shards, a few at a "
+        "time). Inputs standardized per channel; trained on a CPU. The claims table marks the "
+        "rows that read network (b) (F5a, F5d, F5f and S4) provisional; comparisons of its "
+        "curves can reach p = 0.031 at best. Network (c), the Funnel network with Dropout, is "
+        "not in this run; its claims (F5b, F5g) are not testable here.")
+    assert "networks (b) and (c) (F5a, F5b, F5d, F5f, F5g and S4)" in ch07.status(
+        "paper", [35, 6, 10], "in [0, 1]", "a CPU", has_c=True)
+
+
 def test_a_quick_run_states_the_smallest_p_in_its_scale_note():
     parts = results()
     # (c) layer 1 with 5 seeds: F5b's gaps are not testable, which fewer seeds explain

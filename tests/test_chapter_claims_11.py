@@ -82,8 +82,8 @@ def test_verdicts_under_both_readings_are_compared_line_by_line():
     assert shown.index.tolist() == [("chapter 2", "M1"), ("chapter 2", "S5")]
     assert shown.columns.tolist() == ["paper, [0, 1]", "paper, per channel", "same?"]
     prose = ch11.readings_prose(rep)
-    assert prose == {"ch11_both_chapters": "chapter 2", "ch11_both_missing": "chapter 4",
-                     "ch11_both_lines": 2, "ch11_both_same": 1,
+    assert prose == {"ch11_both_chapters": "chapter 2", "ch11_both_partial": "none",
+                     "ch11_both_missing": "chapter 4", "ch11_both_lines": 2, "ch11_both_same": 1,
                      "ch11_both_changed": "S5 (partly \u2192 not reproduced)"}
 
 
@@ -111,6 +111,37 @@ def test_a_chapter_at_other_seeds_under_the_other_reading_is_not_compared():
     assert prose["ch11_both_chapters"] == "chapter 4"
     assert prose["ch11_both_missing"] == "chapter 7"     # its CIFAR-10 networks: 6 of 35 seeds
     assert prose["ch11_both_changed"] == "none"
+
+
+def test_a_chapter_compared_in_some_rows_only_names_them():
+    """Chapter 7 with network (a) at equal seeds under both readings and (b) not: the rows
+    that read (a) alone are compared, the chapter is named with them."""
+    from nbutils.chapters import changes
+    from nbutils.chapters.changes import Outcome, Report, Run
+    from nbutils.claims import Claim
+    from nbutils.dashboard import Row
+
+    a, b = "cifar10-relu-l2", "cifar10_funnel-relu-l2"
+    unit = Run("paper", "unit", {"mnist-relu-l2": 50, a: 35, b: 35})
+    std = Run("paper", "standardized", {"mnist-relu-l2": 50, a: 35, b: 6})
+
+    def outcomes(f5c):
+        return (Outcome("04_w", (Claim("F2a", "p", "o", "partly"),), read=("mnist-relu-l2",)),
+                Outcome("07_c", (Claim("F1b", "p", "o", "reproduced", networks=(a,)),
+                                 Claim("F5c", "p", "o", f5c, networks=(a,)),
+                                 Claim("F5d", "p", "o", "partly", networks=(b,))), read=(a, b)))
+
+    records = (Row("F2a", "v", "", "paper", "04_w.ipynb", "4. Fig. 2"),
+               *(Row(c, "v", "", "paper", "07_c.ipynb", "7. Fig. 5") for c in ("F1b", "F5c",
+                                                                                "F5d")))
+    rep = Report((unit, std), {unit.name: outcomes("partly"), std.name: outcomes("reproduced")},
+                 tuple(changes.comparisons([unit, std])), records)
+    assert ch11.compared_lines(rep)["claim"].tolist() == ["F2a", "F1b", "F5c"]
+    prose = ch11.readings_prose(rep)
+    assert prose["ch11_both_chapters"] == "chapter 4"
+    assert prose["ch11_both_partial"] == "chapter 7 (F1b, F5c)"
+    assert prose["ch11_both_missing"] == "none"
+    assert prose["ch11_both_changed"] == "F5c (partly \u2192 reproduced)"
 
 
 def _cifar_run(network, reading, seeds, dead):

@@ -171,6 +171,30 @@ def test_other_seeds_say_the_verdict_and_infer_nothing():
     assert out[2] == rows[2]                                 # reproduced under both: nothing
 
 
+def test_a_row_that_reads_networks_at_equal_seeds_is_compared(monkeypatch):
+    """Chapter 7 under the second reading with network (a) at 35 seeds and (b) at 6: the rows
+    that read (a) alone compare, with (a)'s seeds; those that read (b) infer nothing."""
+    a, b = "cifar10-relu-l2", "cifar10_funnel-relu-l2"
+    monkeypatch.setattr(changes, "run_claims", lambda run, chapters: [changes.Outcome(
+        "07_x", (Claim("F5c", "p", "o", "reproduced", networks=(a,)),
+                 Claim("F5d", "p", "o", "partly", networks=(b,)),
+                 Claim("S4", "p", "o", "partly")), read=(a, b))])
+    runs = [Run("paper", "unit", {a: 35, b: 35}), Run("paper", "standardized", {a: 35, b: 6})]
+    other = readings.find("ch07", "paper", runs=runs)
+    assert not other.same_seeds and other.scale == "6/35 seeds"
+    assert other.row_same_seeds == {"F5c": True, "F5d": False}
+    assert other.row_scales == {"F5c": "35 seeds", "F5d": "6 seeds"}
+    assert other.same_seeds_of("F5c") and not other.same_seeds_of("S4")
+    rows = [Claim("F5c", "p", "o", "partly", (SCALE, _significant())),
+            Claim("F5d", "p", "o", "partly", (SCALE,)), Claim("S4", "p", "o", "partly")]
+    f5c, f5d, s4 = annotate(rows, other)
+    assert f5c.reasons[1].cause == ("the input reading, which the paper does not state: with "
+                                    "inputs standardized per channel (paper, per channel: 35 "
+                                    "seeds) the verdict is reproduced")
+    assert "(paper, per channel: 6 seeds) it is partly, with other numbers of seeds" in f5d.why
+    assert "(paper, per channel: 6/35 seeds) it is partly, with other numbers" in s4.why
+
+
 def test_run_claims_says_which_configurations_a_chapter_read(real_root):
     """From the shipped results (seconds): chapter 4 at paper reads Fig. 2's six networks."""
     from nbutils.config import CHAPTER_CONFIGS

@@ -91,6 +91,25 @@ def test_a_report_compares_the_seeds_each_chapter_read():
     assert table.loc["07_z", "changed?"] == changes.OTHER_SEEDS
 
 
+def test_a_row_that_names_its_networks_is_compared_on_their_seeds():
+    a, b = "cifar10-relu-l2", "cifar10_funnel-relu-l2"
+    runs = (Run("paper", "unit", {a: 35, b: 35}), Run("paper", "standardized", {a: 35, b: 6}))
+    from nbutils.claims import Claim
+    rows = (Claim("F5c", "p", "o", "partly", networks=(a,)),
+            Claim("F5d", "p", "o", "partly", networks=(b,)), Claim("S4", "p", "o", "partly"))
+    outcomes = {run.name: (changes.Outcome("07_z", rows, read=(a, b)),) for run in runs}
+    rep = changes.Report(runs, outcomes, tuple(changes.comparisons(runs)), ())
+    [reading] = rep.compared
+    assert rep.seeds_read("07_z", runs[1].name, "F5c") == {a: 35}
+    assert rep.seeds_read("07_z", runs[1].name) == {a: 35, b: 6}
+    assert rep.same_seeds(("07_z", "F5c"), reading)
+    assert not rep.same_seeds(("07_z", "F5d"), reading)
+    assert not rep.same_seeds(("07_z", "S4"), reading)      # no networks named: the chapter's
+    table = rep.table.set_index("claim")
+    assert table.loc["F5c", "changed?"] == "no"
+    assert table.loc["F5d", "changed?"] == table.loc["S4", "changed?"] == changes.OTHER_SEEDS
+
+
 def test_a_comparison_of_a_run_not_in_the_table_is_refused():
     with pytest.raises(ValueError, match="compared: runs"):
         changes.verdict_table(VERDICTS, ORDER, [Comparison(FEW, "ci, [0, 1]", "seeds")])

@@ -7,7 +7,7 @@ arrays (:class:`Results`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,6 +40,12 @@ from . import K_FRACTION, Config, Request, hidden, pivot_gaps
 
 NOTEBOOK = "07_layerwise_cifar10"
 CONFIGS: tuple[Config, ...] = CHAPTER_CONFIGS["fig5"]   # networks (a)-(c)
+PANEL_CONFIGS = {key: "-".join(c) for key, c in zip("abc", CONFIGS)}   # "a" -> its configuration
+PANEL_NAMES = {"a": "the 250-500-250-500 network with L2", "b": "the Funnel network with L2",
+               "c": "the Funnel network with Dropout"}
+# the networks each claims row reads ("": every network of the run)
+ROW_PANELS = {"F1b": "a", "F5a": "ab", "F5b": "c", "F5c": "a", "F5d": "b", "F5e": "a",
+              "F5f": "ab", "F5g": "c", "S4": ""}
 FROM_RESULTS = False
 POINTS = (200, 500, 600)   # the chapter also reads its curves at these k (claims F5c-F5g)
 WINDOW = (500, 600)        # F5d: ablating the ranks 500 to 600 (high first) improves accuracy
@@ -152,17 +158,24 @@ def status(profile: str, seeds: Sequence[int], inputs: str, hardware: str | Mapp
     hardware = trained_on(hardware)
     missing = "" if has_c else (" Network (c), the Funnel network with Dropout, is not in this "
                                 "run; its claims (F5b, F5g) are not testable here.")
-    if (profile == "paper" and has_c and len(seeds) == 3 and min(seeds[:2]) >= PAPER_SEEDS
-            and seeds[2] < PAPER_SEEDS):
-        floor = wilcoxon_floor(seeds[2])
-        return (f"Partly provisional: networks (a) and (b) have the paper's {PAPER_SEEDS} seeds; "
-                f"network (c), the Funnel network with Dropout, has {seeds[2]} of them so far "
-                f"(its seeds are trained in shards, a few at a time). Inputs {inputs}; "
-                f"{hardware}. The claims table marks the rows that read network (c) (F5b, "
-                "F5g and S4) provisional; "
-                + ("no comparison of its curves can be significant yet (not testable)."
-                   if floor >= 0.05 else
-                   f"comparisons of its curves can reach p = {format_p(floor)} at best."))
+    of = dict(zip("abc", seeds))
+    full = [k for k, n in of.items() if n >= PAPER_SEEDS]
+    short = {k: n for k, n in of.items() if n < PAPER_SEEDS}
+    if profile == "paper" and full and short:
+        floor = wilcoxon_floor(min(short.values()))
+        one = len(short) == 1
+        marked = [row for row, keys in ROW_PANELS.items() if set(keys or of) & set(short)]
+        return (f"Partly provisional: {_named(full)} {'has' if len(full) == 1 else 'have'} the "
+                f"paper's {PAPER_SEEDS} seeds; "
+                + " and ".join(f"network ({k}), {PANEL_NAMES[k]}, has {n}"
+                               for k, n in short.items())
+                + f" of them so far ({'its' if one else 'their'} seeds are trained in shards, a "
+                f"few at a time). Inputs {inputs}; {hardware}. The claims table marks the rows "
+                f"that read {_named(short)} ({_and(marked)}) provisional; "
+                + (f"no comparison of {'its' if one else 'their'} curves can be significant yet "
+                   "(not testable)." if floor >= 0.05 else
+                   f"comparisons of {'its' if one else 'their'} curves can reach "
+                   f"p = {format_p(floor)} at best.") + missing)
     if not is_provisional(profile, seeds, PAPER_SEEDS):
         return (f"These results are at the paper's scale: {n_min} seeds per network, inputs "
                 f"{inputs}, {hardware}." + missing)
@@ -175,6 +188,17 @@ def status(profile: str, seeds: Sequence[int], inputs: str, hardware: str | Mapp
                f"comparisons of curves can reach p = {format_p(floor)} at best. ")
             + "The claims table marks every row provisional. The paper profile is meant for a "
             "GPU." + missing)
+
+
+def _and(items: Sequence[str]) -> str:
+    """``["F5b", "F5g", "S4"]`` -> ``"F5b, F5g and S4"``."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def _named(keys: Iterable[str]) -> str:
+    """``["a", "b"]`` -> ``"networks (a) and (b)"``; ``["c"]`` -> ``"network (c)"``."""
+    keys = list(keys)
+    return ("network " if len(keys) == 1 else "networks ") + _and([f"({k})" for k in keys])
 
 
 # --------------------------------------------------------------------- the results
@@ -405,6 +429,12 @@ def run_scale(profile: str, seeds: Sequence[int]) -> tuple[Reason, str, bool]:
     return scale, prefix, provisional
 
 
+def _networks(row: str, panels: Sequence[str]) -> tuple[str, ...]:
+    """The configurations a claims row reads (:data:`ROW_PANELS`; S4: every one of
+    ``panels``)."""
+    return tuple(PANEL_CONFIGS[k] for k in ROW_PANELS[row] or panels)
+
+
 def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
     """The chapter's claims rows: F1b, F5a-F5g and S4 (CIFAR-10).
 
@@ -415,11 +445,13 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
     """
     n_min = min(seeds)
     has_c = "c" in r.panels
-    # each row is judged at the scale of the networks it reads: (c) may have fewer seeds than
-    # (a) and (b) while its seed shards are being trained
+    # each row is judged at the scale of the networks it reads: one network may have fewer
+    # seeds than another while its seed shards are being trained
     of = dict(zip(r.panels, seeds))
     scale, provisional, is_prov = run_scale(profile, [of[k] for k in "ab" if k in of])
     scale_c, provisional_c, is_prov_c = run_scale(profile, [of["c"]] if has_c else [n_min])
+    scale_a, provisional_a, is_prov_a = run_scale(profile, [of["a"]])
+    scale_b, provisional_b, is_prov_b = run_scale(profile, [of["b"]])
     meas, act = r.measures, r.activity
     l1 = layer1(r)
 
@@ -505,13 +537,14 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
     rows = [
         Claim("F1b", "CIFAR-10 (Fig. 1(d)): less clear than MNIST, a small increase from hidden "
               "layer 2 to 4; many neurons inactive or uninformative",
-              provisional + "network (a), median layer 2 -> layer 4: " + ", ".join(
+              provisional_a + "network (a), median layer 2 -> layer 4: " + ", ".join(
                   f"{name} {a:.3f} -> {b:.3f}" for name, (a, b) in f1b_up.items())
               + f"; inactive (MI and KL zero) in layers 2-4: {f1b_inactive:.0f} % of the neurons "
               "(\"less clear than MNIST\" has no rule and is not judged)", v1b,
-              explain(v1b, scale, profile, {}, other=[
+              explain(v1b, scale_a, profile, {}, other=[
                   f"{name} does not increase" for name, (a, b) in f1b_up.items() if b <= a]
-                  + ([] if is_many(f1b_inactive) else [f"only {f1b_inactive:.0f} % inactive"]))),
+                  + ([] if is_many(f1b_inactive) else [f"only {f1b_inactive:.0f} % inactive"])),
+              provisional=is_prov_a, networks=_networks("F1b", r.panels)),
         Claim("F5a", "layer 1, L2: ordered ablation degrades almost linearly; random beats low "
               "first (MI, KL); entropy positively correlated",
               provisional + _signs(c5a_random) + " (MG@80 %); R² of the ordered curves "
@@ -519,29 +552,31 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
               explain(v5a, scale, profile, {**c5a_random, **c5a_entropy}, notes={
                   name: note for name in c5a_random if (note := dead_note(name[1]))}, other=[
                   f"{name} not almost linear (R² {v:.2f})" for name, v in r2.items()
-                  if not is_almost_linear(v)] + ([l1_note] if v5a != "reproduced" else []))),
+                  if not is_almost_linear(v)] + ([l1_note] if v5a != "reproduced" else [])),
+              networks=_networks("F5a", r.panels)),
         Claim("F5b", "Funnel + Dropout, layer 1: random beats every ordered ablation",
               provisional_c + _signs(c5b) + " (MG@80 %)" if has_c else C_MISSING, v5b,
               explain(v5b, scale_c, profile, c5b, notes={
                   name: note for name in c5b
                   if name.endswith("-low") and (note := dead_note("c"))},
                       other=[l1_note] if v5b != "reproduced" else []) if has_c else C_MISSING,
-              provisional=is_prov_c),
+              provisional=is_prov_c, networks=_networks("F5b", r.panels)),
         Claim("F5c", "network (a), layer 2: about 250 active neurons hold all the information; "
               "ablating top-ranked neurons hurts at once",
-              provisional + f"{active_a2:.0f} active (not dead) neurons of {r.width('a', 1)}; "
+              provisional_a + f"{active_a2:.0f} active (not dead) neurons of {r.width('a', 1)}; "
               f"high first vs random after {r.k_at('a', 1, EARLY_SHARE)} neurons: "
               + _signs(c5c), v5c,
-              explain(v5c, scale, profile, c5c, other=[] if about_verdict(active_a2, 250)
-                      == "reproduced" else [f"{active_a2:.0f} active neurons, not about 250"])),
+              explain(v5c, scale_a, profile, c5c, other=[] if about_verdict(active_a2, 250)
+                      == "reproduced" else [f"{active_a2:.0f} active neurons, not about 250"]),
+              provisional=is_prov_a, networks=_networks("F5c", r.panels)),
         Claim("F5d", "Funnel + L2, layer 2: the top 200 nearly disable the net; more than half "
               "the neurons have zero entropy, active all the time; ablating MI / KL ranks "
               "500-600 improves accuracy",
-              provisional + "accuracy after the top 200: " + _listed(
+              provisional_b + "accuracy after the top 200: " + _listed(
                   {k: 100 * v for k, v in chance_b2.items()}, "{:.1f} %")
               + f"; zero entropy {zero_b2:.0f} %, of them always on (on D) {on_of_zero_b2:.0f} %"
               "; accuracy gain from k = 500 to 600: " + _signs(c5d_window), v5d,
-              explain(v5d, scale, profile, c5d_window, other=[
+              explain(v5d, scale_b, profile, c5d_window, other=[
                   f"{m}: {100 * a:.1f} % after the top 200, not near chance"
                   for m, a in chance_b2.items() if not is_chance(a, N_CLASSES)]
                   + ([] if is_most(zero_b2) else [f"zero entropy in {zero_b2:.0f} %, not more "
@@ -549,25 +584,27 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
                   + ([] if is_most(on_of_zero_b2) else [
                       f"only {on_of_zero_b2:.0f} % of the zero-entropy neurons are always on; "
                       "the others never fire (dead), where the paper's are active all the "
-                      "time"]))),
+                      "time"])), provisional=is_prov_b, networks=_networks("F5d", r.panels)),
         Claim("F5e", "network (a), layer 3: about 70 active neurons; ablating them disables the "
               "net, ablating all others costs almost nothing",
-              provisional + f"{active_a3:.0f} active (not dead) neurons of {w_a3}; accuracy "
+              provisional_a + f"{active_a3:.0f} active (not dead) neurons of {w_a3}; accuracy "
               f"after ablating the top {k_act}: "
               + _listed({k: 100 * v for k, v in disable.items()}, "{:.1f} %")
               + f"; loss after ablating the other {w_a3 - k_act}: "
               + _listed(others, "{:.1f} points"), v5e,
-              explain(v5e, scale, profile, {}, other=(
+              explain(v5e, scale_a, profile, {}, other=(
                   [] if about_verdict(active_a3, 70) == "reproduced"
                   else [f"{active_a3:.0f} active neurons, not about 70"])
                   + [f"{m}: {100 * a:.1f} % after the top {k_act}, not near chance"
                      for m, a in disable.items() if not is_chance(a, N_CLASSES)]
                   + [f"{m}: the others cost {v:.1f} points" for m, v in others.items()
-                     if not is_small_gap(v)])),
+                     if not is_small_gap(v)]),
+              provisional=is_prov_a, networks=_networks("F5e", r.panels)),
         Claim("F5f", "layer 4: about 250 (a) / 70 (Funnel) top neurons must go to strip the "
               "net; 100 / 30 suffice for full accuracy",
               provisional + _counted(f5f), v5f,
-              explain(v5f, scale, profile, {}, other=_off_counts(f5f))),
+              explain(v5f, scale, profile, {}, other=_off_counts(f5f)),
+              networks=_networks("F5f", r.panels)),
         Claim("F5g", "Funnel + Dropout: layer 3, about 50 top neurons suffice and about 150 "
               "must go to reach chance; layer 4, about 25 active neurons",
               provisional_c + _counted(f5g) + f"; layer 4: {active_c4:.0f} active (not dead) "
@@ -575,12 +612,14 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
               explain(v5g, scale_c, profile, {}, other=_off_counts(f5g) + (
                   [] if about_verdict(active_c4, 25) == "reproduced"
                   else [f"layer 4: {active_c4:.0f} active neurons, not about 25"]))
-              if has_c else C_MISSING, provisional=is_prov_c),
+              if has_c else C_MISSING,
+              provisional=is_prov_c, networks=_networks("F5g", r.panels)),
         Claim("S4 (CIFAR-10)", "35 seeds (CIFAR-10); mean and std over seeds",
               (f"{n_min} seeds per network" if len(set(seeds)) == 1 else "seeds per network: "
                + ", ".join(f"{n} ({k})" for k, n in of.items()))
               + f", {len(r.panels)} of the 3 networks",
               verdict_from(n_min >= PAPER_SEEDS and has_c, partial=True), tuple(s4_reasons),
-              provisional=is_provisional(profile, seeds, PAPER_SEEDS)),
+              provisional=is_provisional(profile, seeds, PAPER_SEEDS),
+              networks=_networks("S4", r.panels)),
     ]
     return [c if c.provisional is not None else replace(c, provisional=is_prov) for c in rows]

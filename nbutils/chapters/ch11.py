@@ -165,13 +165,26 @@ def readings_table(rep: changes.Report) -> pd.DataFrame:
 
 def readings_prose(rep: changes.Report) -> dict[str, object]:
     """The numbers and words of the section on verdicts under both readings, by glue name:
-    the chapters compared and not (no rows under the other reading yet, or only on networks
-    with other seeds), the lines compared, kept and changed (named)."""
+    the chapters compared in every row both readings judge, those compared in some rows only
+    (with those rows: the others read networks with other seeds), and those not compared (no
+    rows under the other reading yet, or only on networks with other seeds); the lines
+    compared, kept and changed (named)."""
     lines = compared_lines(rep)
     titles = rep.titles
-    done = list(dict.fromkeys(lines["chapter"]))
+    table = rep.table
+    pair = [r.name for r in rep.runs[:2]]
+    judged = table[(table[pair] != changes.NO_RESULT).all(axis=1)] if len(pair) == 2 \
+        else table.iloc[:0]
     other = next((rep.outcomes[r.name] for r in rep.runs if r.preprocessing == OTHER), ())
-    missing = [o.chapter for o in other if o.chapter not in done]   # no rows, or other seeds
+    done, partial, missing = [], [], []
+    for chapter in [o.chapter for o in other]:
+        compared = lines[lines["chapter"] == chapter]
+        if compared.empty:
+            missing.append(chapter)              # no rows there, or all at other seeds
+        elif len(compared) < (judged["chapter"] == chapter).sum():
+            partial.append(chapter)
+        else:
+            done.append(chapter)
     changed = lines[lines["same?"] == "no"]
     said = [f"{c} ({a} \u2192 {b})" for c, a, b in
             zip(changed["claim"], *(changed[r.name] for r in rep.runs[:2]))]
@@ -182,7 +195,10 @@ def readings_prose(rep: changes.Report) -> dict[str, object]:
             return "none"
         return f"chapter{'s' * (len(numbers) > 1)} " + ", ".join(numbers)
 
-    return {"ch11_both_chapters": names(done), "ch11_both_missing": names(missing),
+    some = "; ".join(f"{names([c])} ({', '.join(lines[lines['chapter'] == c]['claim'])})"
+                     for c in partial) or "none"
+    return {"ch11_both_chapters": names(done), "ch11_both_partial": some,
+            "ch11_both_missing": names(missing),
             "ch11_both_lines": len(lines), "ch11_both_same": int((lines["same?"] == "yes").sum()),
             "ch11_both_changed": "; ".join(said) if said else "none"}
 

@@ -378,6 +378,14 @@ class Outcome:
     read: tuple[str, ...] = ()
 
 
+def networks_of(outcome: Outcome, claim: str | None = None) -> tuple[str, ...]:
+    """The configurations the row ``claim`` (an id) of ``outcome`` read
+    (:attr:`nbutils.claims.Claim.networks`), or where it names none, or without ``claim``,
+    every configuration the chapter read."""
+    row = next((r for r in outcome.rows if r.id == claim), None)
+    return row.networks if row is not None and row.networks else outcome.read
+
+
 @contextmanager
 def shipped_only() -> Iterator[None]:
     """Read the shipped results and nothing else: ``NBUTILS_RESULTS_ONLY=1`` (nothing trained
@@ -577,17 +585,20 @@ class Report:
                              [self._key(r) for r in self.records], self.compared,
                              self.same_seeds)
 
-    def seeds_read(self, chapter: str, run: str) -> dict[str, int]:
+    def seeds_read(self, chapter: str, run: str, claim: str | None = None) -> dict[str, int]:
         """The seeds of each configuration ``chapter`` (a notebook stem) read in ``run`` (its
-        name); empty where the run has no rows for it."""
+        name), or, with ``claim``, that its row of that id read (:func:`networks_of`); empty
+        where the run has no rows for it."""
         outcome = next((o for o in self.outcomes[run] if o.chapter == chapter), None)
         found = next(r for r in self.runs if r.name == run)
-        return {} if outcome is None else found.seeds_for(outcome.read)
+        return {} if outcome is None else found.seeds_for(networks_of(outcome, claim))
 
     def same_seeds(self, key: Key, c: Comparison) -> bool:
-        """Whether the two runs of ``c`` judge the chapter of ``key`` on the same
-        configurations with the same seeds."""
-        return self.seeds_read(key[0], c.before) == self.seeds_read(key[0], c.after)
+        """Whether the two runs of ``c`` judge the claims row ``key`` on the same
+        configurations with the same seeds (those its row reads, else the chapter's)."""
+        chapter, claim = key
+        return (self.seeds_read(chapter, c.before, claim)
+                == self.seeds_read(chapter, c.after, claim))
 
     @property
     def links(self) -> dict[Key, str]:
