@@ -35,6 +35,8 @@ from .config import MAIN_PREPROCESSING, PREPROCESSING_LABELS
 
 MISSES = ("partly", "not reproduced")
 SEE = "chapter \u201cWhat the paper left unsaid\u201d"
+# the seeds said of a row none of whose networks the other reading has trained
+NOT_SHIPPED = "its networks not trained there"
 UNKNOWN_BEYOND = ("beyond it we do not know what differs: the paper gives its epochs only as 8 "
                   "to 30 and does not state every training detail")
 
@@ -201,16 +203,16 @@ def find(chapter: str, profile: str, preprocessing: str = MAIN_PREPROCESSING,
                None)
     (outcome,) = changes.run_claims(run, [chapter])
 
-    def seeds(networks: Sequence[str]) -> tuple[str, bool]:
-        """The scale of ``networks`` there (the whole run's where none ships there), and
-        whether they have the seeds of the chapter's own run."""
+    def seeds(networks: Sequence[str], none: str) -> tuple[str, bool]:
+        """The scale of ``networks`` there (``none`` where none ships there), and whether
+        they have the seeds of the chapter's own run."""
         theirs = run.seeds_for(networks)
         read = changes.Run(run.profile, run.preprocessing, {c: n for c, n in theirs.items() if n})
         same = own is not None and own.seeds_for(networks) == theirs
-        return (read.scale if read.seeds else run.scale), same
+        return (read.scale if read.seeds else none), same
 
-    scale, same = seeds(outcome.read)
-    rows = {c.id: seeds(c.networks) for c in outcome.rows if c.networks}
+    scale, same = seeds(outcome.read, run.scale)
+    rows = {c.id: seeds(c.networks, NOT_SHIPPED) for c in outcome.rows if c.networks}
     return OtherReading(run.preprocessing, run.name, scale,
                         {c.id: c.verdict for c in outcome.rows}, outcome.missing, same,
                         {c.id: c.reasons[0].text for c in outcome.rows

@@ -178,12 +178,15 @@ def test_a_row_that_reads_networks_at_equal_seeds_is_compared(monkeypatch):
     monkeypatch.setattr(changes, "run_claims", lambda run, chapters: [changes.Outcome(
         "07_x", (Claim("F5c", "p", "o", "reproduced", networks=(a,)),
                  Claim("F5d", "p", "o", "partly", networks=(b,)),
+                 Claim("F5g", "p", "o", "not testable", networks=("cifar10_funnel-relu-dropout",)),
                  Claim("S4", "p", "o", "partly")), read=(a, b))])
-    runs = [Run("paper", "unit", {a: 35, b: 35}), Run("paper", "standardized", {a: 35, b: 6})]
+    runs = [Run("paper", "unit", {a: 35, b: 35, "cifar10_funnel-relu-dropout": 10}),
+            Run("paper", "standardized", {a: 35, b: 6})]
     other = readings.find("ch07", "paper", runs=runs)
     assert not other.same_seeds and other.scale == "6/35 seeds"
-    assert other.row_same_seeds == {"F5c": True, "F5d": False}
-    assert other.row_scales == {"F5c": "35 seeds", "F5d": "6 seeds"}
+    assert other.row_same_seeds == {"F5c": True, "F5d": False, "F5g": False}
+    assert other.row_scales == {"F5c": "35 seeds", "F5d": "6 seeds",
+                                "F5g": readings.NOT_SHIPPED}
     assert other.same_seeds_of("F5c") and not other.same_seeds_of("S4")
     rows = [Claim("F5c", "p", "o", "partly", (SCALE, _significant())),
             Claim("F5d", "p", "o", "partly", (SCALE,)), Claim("S4", "p", "o", "partly")]
