@@ -207,10 +207,10 @@ def readings_prose(rep: changes.Report) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class CifarRun:
-    """One of chapter 7's networks (``"a"`` or ``"b"``) at the paper's scale under one reading,
-    read from the shipped results: its seeds, test accuracy per seed, share of dead ReLUs per
-    hidden layer (%, on the training images, all seeds pooled) and its layer-1 ablation
-    curves on chapter 7's grid (``ks``)."""
+    """One of chapter 7's networks (``"a"``, ``"b"`` or ``"c"``) at the paper's scale under one
+    reading, read from the shipped results: its seeds, test accuracy per seed, share of dead
+    ReLUs per hidden layer (%, on the training images, all seeds pooled) and its layer-1
+    ablation curves on chapter 7's grid (``ks``)."""
     network: str
     reading: str
     seeds: int
@@ -220,11 +220,11 @@ class CifarRun:
     ks: tuple[int, ...]
 
 
-CIFAR_NETWORKS = ("a", "b")   # chapter 7's networks (a) and (b), the two the paper runs at 35
+CIFAR_NETWORKS = ("a", "b", "c")   # chapter 7's networks: (a), (b) and the Dropout network (c)
 
 
 def cifar_runs(profile: str = "paper") -> list[CifarRun]:
-    """Chapter 7's networks (a) and (b) under pixels in [0, 1] and under :data:`OTHER`, every
+    """Chapter 7's networks (a), (b) and (c) under pixels in [0, 1] and under :data:`OTHER`, every
     one that ships at ``profile``, with the seeds it ships (the other reading's CIFAR-10
     networks are trained in seed shards, so they may have fewer seeds), from the shipped
     results alone (:func:`nbutils.chapters.changes.shipped_only`: nothing is trained)."""
@@ -259,7 +259,7 @@ def cifar_table(runs: Iterable[CifarRun]) -> pd.DataFrame:
 
 
 def cifar_figure(runs: list[CifarRun]):
-    """Layer 1 of networks (a) and (b) under each reading (Fig. 5's first column): test accuracy
+    """Layer 1 of chapter 7's networks under each reading (Fig. 5's first column): test accuracy
     against the number of neurons ablated, one panel per network and reading."""
     keys = list(dict.fromkeys(r.network for r in runs))
     readings = list(dict.fromkeys(r.reading for r in runs))
