@@ -282,8 +282,15 @@ def test_f5a_partly_when_one_curve_is_not_almost_linear():
     claim = judge(parts)["F5a"]
     assert claim.verdict == "partly"
     assert "(a) mi-high not almost linear (R² 0." in claim.why
-    assert claim.why.endswith("layer 1 has only 25 (a), 100 (b), 1000 (c) active neurons, so "
+    # the note names the networks the row reads whose layer 1 is mostly dead: (a) and (b)
+    assert claim.why.endswith("layer 1 has only 25 (a), 100 (b) active neurons, so "
                               "the ordered curves are steps (see \"Layer 1 in this run\")")
+    parts["activity"]["b"][0] = activity(1000, dead=0)
+    assert judge(parts)["F5a"].why.endswith("layer 1 has only 25 (a) active neurons, so the "
+                                            "ordered curves are steps (see \"Layer 1 in this "
+                                            "run\")")
+    parts["activity"]["a"][0] = activity(250, dead=0)
+    assert "ordered curves are steps" not in judge(parts)["F5a"].why
 
 
 def test_f5a_not_reproduced_when_low_first_wins_entropy_is_reversed_and_nothing_is_linear():
@@ -307,8 +314,11 @@ def test_f5b_partly_when_one_ordering_beats_random():
     # most of layer 1 dead: the low-first case is explained by them; none dead: it is not
     parts["activity"]["c"][0] = activity(1000, dead=0)
     assert "dead neurons go first" not in judge(parts)["F5b"].why
+    assert "ordered curves are steps" not in judge(parts)["F5b"].why
     parts["activity"]["c"][0] = activity(1000, dead=975)
     claim = judge(parts)["F5b"]
+    assert claim.why.endswith("layer 1 has only 25 (c) active neurons, so the ordered curves "
+                              "are steps (see \"Layer 1 in this run\")")
     assert ("(c) entropy-low: MG@800 = 9.6, p = 0.031 (exact; normal approximation 0.014) "
             "(layer 1 of (c) is 98 % dead (the table of measures): ordered low first, the dead "
             "neurons go first and cost nothing)") in claim.why

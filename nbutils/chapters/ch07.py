@@ -461,8 +461,14 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
         share = 100 * act[key][0]["dead"].mean()
         return (f"layer 1 of ({key}) is {share:.0f} % dead (the table of measures): ordered low "
                 "first, the dead neurons go first and cost nothing" if is_most(share) else "")
-    l1_note = ("layer 1 has only " + ", ".join(f"{v['active']:.0f} ({k})" for k, v in l1.items())
-               + " active neurons, so the ordered curves are steps (see \"Layer 1 in this run\")")
+
+    def l1_note(keys: str) -> list[str]:
+        """Why the ordered layer-1 curves of the networks ``keys`` are steps, naming those whose
+        layer 1 is mostly dead; nothing where none is."""
+        few = [k for k in keys if k in l1 and dead_note(k)]
+        return ["layer 1 has only " + ", ".join(f"{l1[k]['active']:.0f} ({k})" for k in few)
+                + " active neurons, so the ordered curves are steps (see \"Layer 1 in this "
+                "run\")"] if few else []
 
     # F1b: medians increase from layer 2 to layer 4 (network a); many neurons inactive
     f1b_up = {MEASURES[m].label: (float(np.median(meas["a"][1][m])),
@@ -552,14 +558,14 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
               explain(v5a, scale, profile, {**c5a_random, **c5a_entropy}, notes={
                   name: note for name in c5a_random if (note := dead_note(name[1]))}, other=[
                   f"{name} not almost linear (R² {v:.2f})" for name, v in r2.items()
-                  if not is_almost_linear(v)] + ([l1_note] if v5a != "reproduced" else [])),
+                  if not is_almost_linear(v)] + (l1_note("ab") if v5a != "reproduced" else [])),
               networks=_networks("F5a", r.panels)),
         Claim("F5b", "Funnel + Dropout, layer 1: random beats every ordered ablation",
               provisional_c + _signs(c5b) + " (MG@80 %)" if has_c else C_MISSING, v5b,
               explain(v5b, scale_c, profile, c5b, notes={
                   name: note for name in c5b
                   if name.endswith("-low") and (note := dead_note("c"))},
-                      other=[l1_note] if v5b != "reproduced" else []) if has_c else C_MISSING,
+                      other=l1_note("c") if v5b != "reproduced" else []) if has_c else C_MISSING,
               provisional=is_prov_c, networks=_networks("F5b", r.panels)),
         Claim("F5c", "network (a), layer 2: about 250 active neurons hold all the information; "
               "ablating top-ranked neurons hurts at once",
