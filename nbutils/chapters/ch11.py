@@ -220,9 +220,6 @@ class CifarRun:
     ks: tuple[int, ...]
 
 
-CIFAR_NETWORKS = ("a", "b", "c")   # chapter 7's networks: (a), (b) and the Dropout network (c)
-
-
 def cifar_runs(profile: str = "paper") -> list[CifarRun]:
     """Chapter 7's networks (a), (b) and (c) under pixels in [0, 1] and under :data:`OTHER`, every
     one that ships at ``profile``, with the seeds it ships (the other reading's CIFAR-10
@@ -234,8 +231,8 @@ def cifar_runs(profile: str = "paper") -> list[CifarRun]:
     with changes.shipped_only():
         for run in runs:
             ensembles = changes.Ensembles(run)
-            for key, config in zip("abc", ch07.CONFIGS):
-                if key not in CIFAR_NETWORKS or "-".join(config) not in run.seeds:
+            for key, config in zip(ch07.PANEL_CONFIGS, ch07.CONFIGS):
+                if ch07.PANEL_CONFIGS[key] not in run.seeds:
                     continue
                 ens = ensembles(config)
                 ks = ch07.cifar_grid(ens, 0)
