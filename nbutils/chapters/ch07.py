@@ -254,6 +254,10 @@ class Results:
         """Neurons of the layer that fire on at least one training image (mean over seeds)."""
         return float(per_member_counts(~self.activity[key][l]["dead"]).mean())
 
+    def dead_share(self, key: str, l: int) -> float:
+        """The share (%) of the layer dead on the training data, all seeds pooled."""
+        return 100 * float(self.activity[key][l]["dead"].mean())
+
     def on_grid(self, key: str, l: int, target: float) -> int:
         """The grid point nearest ``target`` whose complement (width - k) is on the grid too."""
         ks, width = list(self.grids[key, l]), self.width(key, l)
@@ -455,21 +459,17 @@ def claims(r: Results, profile: str, seeds: Sequence[int]) -> list[Claim]:
     meas, act = r.measures, r.activity
     l1 = layer1(r)
 
-    def dead_share(key: str) -> float:
-        """The share (%) of layer 1 of ``key`` dead on the training data, all seeds pooled."""
-        return 100 * float(act[key][0]["dead"].mean())
-
     def dead_note(key: str) -> str:
         """Why a low-first ordering beats random in layer 1 of ``key`` where most of that layer
         is dead (their measures are zero: they go first, at no cost); "" where it is not."""
-        share = dead_share(key)
+        share = r.dead_share(key, 0)
         return (f"layer 1 of ({key}) is {share:.0f} % dead (the table of measures): ordered low "
                 "first, the dead neurons go first and cost nothing" if is_most(share) else "")
 
     def l1_note(keys: str) -> list[str]:
         """Why the ordered layer-1 curves of the networks ``keys`` are steps, naming those whose
         layer 1 is mostly dead; nothing where none is."""
-        few = [k for k in keys if k in l1 and is_most(dead_share(k))]
+        few = [k for k in keys if k in l1 and is_most(r.dead_share(k, 0))]
         return ["layer 1 has only " + ", ".join(f"{l1[k]['active']:.0f} ({k})" for k in few)
                 + " active neurons, so the ordered curves are steps (see \"Layer 1 in this "
                 "run\")"] if few else []

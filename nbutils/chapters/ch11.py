@@ -231,8 +231,8 @@ def cifar_runs(profile: str = "paper") -> list[CifarRun]:
     with changes.shipped_only():
         for run in runs:
             ensembles = changes.Ensembles(run)
-            for key, config in zip(ch07.PANEL_CONFIGS, ch07.CONFIGS):
-                if ch07.PANEL_CONFIGS[key] not in run.seeds:
+            for (key, name), config in zip(ch07.PANEL_CONFIGS.items(), ch07.CONFIGS):
+                if name not in run.seeds:
                     continue
                 ens = ensembles(config)
                 ks = ch07.cifar_grid(ens, 0)
