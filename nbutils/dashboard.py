@@ -20,6 +20,7 @@ import ast
 import html as html_lib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -613,6 +614,7 @@ CHANGES_NOTEBOOK = "verdict_changes.ipynb"
 BOTH_READINGS = "same under both readings?"   # the dashboard's column
 NOT_COMPARED = "no result yet"   # the other reading has no verdict for the line (yet)
 AT_OTHER_SEEDS = "at other seeds"   # ... or has one on networks with other seeds (not compared)
+NO_INPUTS = "does not apply (no input images)"   # constructed networks (chapter 8)
 
 
 @dataclass(frozen=True)
@@ -670,8 +672,8 @@ def read_changes(notebook: str | Path) -> ChangesRecord:
                          f"({err})") from err
 
 
-def both_readings(table: pd.DataFrame, record: ChangesRecord,
-                  main: str) -> pd.DataFrame:
+def both_readings(table: pd.DataFrame, record: ChangesRecord, main: str,
+                  input_free: Collection[str] | None = None) -> pd.DataFrame:
     """``table`` (:func:`dashboard`) with the column :data:`BOTH_READINGS`: for each line, the
     verdict of its chapter's claim under every other input reading at the line's own profile
     (``record``, :func:`read_changes`; ``main``: the reading the chapters ran with), compared
@@ -682,11 +684,20 @@ def both_readings(table: pd.DataFrame, record: ChangesRecord,
     other reading has a verdict for the line (its networks were not trained under it at that
     scale, or the chapter is not recomputed there). A verdict on networks with other seeds is
     not compared (a difference could come from the seeds): where only such verdicts exist the
-    column says ``"at other seeds: <verdict> (<run>)"``. A column ``readings link`` holds the
-    line's id on the page "Verdict changes between runs"."""
+    column says ``"at other seeds: <verdict> (<run>)"``. A line of a chapter in ``input_free``
+    (notebooks whose networks take no input images; ``None``:
+    :func:`nbutils.chapters.input_free`) says :data:`NO_INPUTS`. A column ``readings link``
+    holds the line's id on the page "Verdict changes between runs"."""
+    if input_free is None:
+        from .chapters import input_free as chapters_without_inputs
+        input_free = chapters_without_inputs()
     said, links = [], []
     for line in table.itertuples():
         key = (Path(line.chapter).stem, line.claim)
+        if line.chapter and key[0] in input_free:
+            said.append(NO_INPUTS)
+            links.append("")
+            continue
         found = [r for r in record.runs
                  if r.profile == line.profile and r.preprocessing != main
                  and key in record.verdicts and r.name in record.verdicts[key]]
@@ -715,9 +726,11 @@ def readings_summary(table: pd.DataFrame) -> str:
     reading, how many keep their verdict, which change, and how many have no result there."""
     column = table[BOTH_READINGS]
     apart = int(column.str.startswith(AT_OTHER_SEEDS).sum())
-    compared = table[(column != NOT_COMPARED) & ~column.str.startswith(AT_OTHER_SEEDS)]
+    free = int((column == NO_INPUTS).sum())
+    compared = table[(column != NOT_COMPARED) & (column != NO_INPUTS)
+                     & ~column.str.startswith(AT_OTHER_SEEDS)]
     changed = compared[compared[BOTH_READINGS] != "yes"]
-    missing = len(table) - len(compared) - apart
+    missing = len(table) - len(compared) - apart - free
     if not len(compared):
         return (f"No line of the table has a verdict under another reading of the input pixels "
                 f"yet (column '{BOTH_READINGS}').")
@@ -731,4 +744,6 @@ def readings_summary(table: pd.DataFrame) -> str:
             + f"; {missing} {'has' if missing == 1 else 'have'} no result under it yet, "
             "their networks not yet trained under it at that scale"
             + (f"; {apart} {'has' if apart == 1 else 'have'} one on networks with other "
-               "seeds, not compared" if apart else "") + ".")
+               "seeds, not compared" if apart else "")
+            + (f"; for {free} the reading does not apply (constructed networks, no input "
+               "images)" if free else "") + ".")

@@ -57,6 +57,38 @@ def test_prose_and_tables():
     assert table.loc[("a-relu-l2", "standardized"), "dead, per layer (%)"] == "10.0, 0.0"
 
 
+def scored(val: dict[str, tuple[float, float, float]]) -> list[ScreenRow]:
+    """Rows of ``{configuration: (validation % unit, standardized, per pixel)}``."""
+    return [ScreenRow(config, reading, 3, acc / 100, acc / 100, 10, 15, (0.0, 0.0), (0.0, 0.0),
+                      60.0)
+            for config, accs in val.items()
+            for reading, acc in zip(("unit", "standardized", "per_pixel"), accs)]
+
+
+def test_mean_note_when_the_winner_has_a_lower_mean():
+    from nbutils.protocol import decide
+
+    # unit wins a and b by 0.1 point each, loses c by 9: most wins, lowest mean
+    rows = scored({"a-relu-l2": (97.2, 97.1, 97.0), "b-relu-l2": (88.2, 88.1, 88.0),
+                   "c-relu-l2": (42.0, 51.0, 50.0)})
+    decision = decide(rows)
+    assert decision.reading == "unit"
+    note = ch11.prose(decision, rows)["ch11_mean_note"]
+    assert note.startswith("Its mean validation accuracy over the configurations is not the "
+                           "highest: 75.80 % against 78.73 % for standardized per channel; ")
+    assert "c-relu-l2 (9.0 points behind standardized per channel)" in note
+    assert "a-relu-l2" not in note and "b-relu-l2" not in note
+
+
+def test_mean_note_when_the_winner_has_the_highest_mean():
+    from nbutils.protocol import decide
+
+    rows = scored({"a-relu-l2": (97.2, 97.1, 97.0), "b-relu-l2": (88.2, 88.1, 88.0)})
+    note = ch11.prose(decide(rows), rows)["ch11_mean_note"]
+    assert note == ("It also has the highest mean validation accuracy over the configurations "
+                    "(92.70 %).")
+
+
 def test_verdicts_under_both_readings_are_compared_line_by_line():
     from nbutils.chapters import changes
     from nbutils.chapters.changes import Outcome, Report, Run
@@ -83,7 +115,10 @@ def test_verdicts_under_both_readings_are_compared_line_by_line():
     assert shown.columns.tolist() == ["paper, [0, 1]", "paper, per channel", "same?"]
     prose = ch11.readings_prose(rep)
     assert prose == {"ch11_both_chapters": "chapter 2", "ch11_both_partial": "none",
-                     "ch11_both_missing": "chapter 4", "ch11_both_lines": 2, "ch11_both_same": 1,
+                     "ch11_both_missing": "chapter 4",
+                     "ch11_both_status": "so far that holds for every row of chapter 2, and not "
+                                         "yet for chapter 4",
+                     "ch11_both_lines": 2, "ch11_both_same": 1,
                      "ch11_both_changed": "S5 (partly \u2192 not reproduced)"}
 
 
@@ -142,6 +177,29 @@ def test_a_chapter_compared_in_some_rows_only_names_them():
     assert prose["ch11_both_partial"] == "chapter 7 (F1b, F5c)"
     assert prose["ch11_both_missing"] == "none"
     assert prose["ch11_both_changed"] == "F5c (partly \u2192 reproduced)"
+    assert prose["ch11_both_status"] == (
+        "so far that holds for every row of chapter 4, for some rows only of chapter 7 (F1b, "
+        "F5c) (the others read a network that has other seeds under the second reading)")
+
+
+def test_every_chapter_compared_says_so_without_so_far():
+    from nbutils.chapters import changes
+    from nbutils.chapters.changes import Outcome, Report, Run
+    from nbutils.claims import Claim
+    from nbutils.dashboard import Row
+
+    a = "cifar10-relu-l2"
+    unit = Run("paper", "unit", {"mnist-relu-l2": 50, a: 35})
+    std = Run("paper", "standardized", {"mnist-relu-l2": 50, a: 35})
+    outcomes = (Outcome("04_w", (Claim("F2a", "p", "o", "partly"),), read=("mnist-relu-l2",)),
+                Outcome("07_c", (Claim("F5c", "p", "o", "partly", networks=(a,)),), read=(a,)))
+    records = (Row("F2a", "v", "", "paper", "04_w.ipynb", "4. Fig. 2"),
+               Row("F5c", "v", "", "paper", "07_c.ipynb", "7. Fig. 5"))
+    rep = Report((unit, std), {unit.name: outcomes, std.name: outcomes},
+                 tuple(changes.comparisons([unit, std])), records)
+    prose = ch11.readings_prose(rep)
+    assert prose["ch11_both_status"] == "that holds for every row of chapters 4, 7"
+    assert (prose["ch11_both_partial"], prose["ch11_both_missing"]) == ("none", "none")
 
 
 def _cifar_run(network, reading, seeds, dead):

@@ -270,6 +270,31 @@ def test_the_dashboard_does_not_compare_a_verdict_at_other_seeds():
         "networks with other seeds, not compared.")
 
 
+def test_the_reading_does_not_apply_to_a_chapter_without_input_images():
+    runs = (dashboard.ReadingRun("paper, [0, 1]", "paper", "unit"),
+            dashboard.ReadingRun("paper, per channel", "paper", "standardized"))
+    key = ("04_x", "F2a")
+    record = dashboard.ChangesRecord(
+        runs, {key: {"paper, [0, 1]": "partly", "paper, per channel": "partly"}},
+        {key: "changes-f2a"}, {})
+    table = _dashboard_lines(("04_x.ipynb", "F2a", "partly", "paper"),
+                             ("08_e.ipynb", "M3 (Ex. 1)", "reproduced", "paper"),
+                             ("09_p.ipynb", "P1", "reproduced", "quick"))
+    out = dashboard.both_readings(table, record, "unit", input_free=("08_e",))
+    assert out[dashboard.BOTH_READINGS].tolist() == ["yes", dashboard.NO_INPUTS,
+                                                     dashboard.NOT_COMPARED]
+    assert dashboard.readings_summary(out) == (
+        "Under another reading of the input pixels (column 'same under both readings?'), 1 of "
+        "the 3 lines have a verdict at their own profile and seeds: 1 keeps it; 1 has no result "
+        "under it yet, their networks not yet trained under it at that scale; for 1 the "
+        "reading does not apply (constructed networks, no input images).")
+
+
+def test_chapter_8_is_the_chapter_without_input_images():
+    from nbutils.chapters import input_free
+    assert input_free() == ("08_counterexamples",)
+
+
 def test_a_page_without_the_changes_record_is_refused(tmp_path):
     import nbformat
     path = tmp_path / "verdict_changes.ipynb"

@@ -7,6 +7,8 @@ Each chapter module states, once:
   source of the paper's configurations);
 - ``FROM_RESULTS``: whether it runs from stored results alone (the test suite runs it with
   ``NBUTILS_RESULTS_ONLY=1`` after :func:`nbutils.precompute.precompute_all`);
+- ``NO_INPUT_IMAGES`` (optional, default false): its networks are constructed, not trained on
+  images, so a reading of the input pixels does not apply to its claims (chapter 8);
 - ``requests(config)``: the results it reads about one configuration, as :class:`Request` s,
   which :mod:`nbutils.precompute` computes and ships;
 - ``claims(...)``: its claims rows (:class:`nbutils.claims.Claim`) from its results, by the
@@ -68,6 +70,11 @@ def requests(config: Config, modules: Sequence[str] = MODULES) -> list[Request]:
         for request in chapter.requests(config):
             seen.setdefault(request.label, request)
     return list(seen.values())
+
+
+def input_free() -> tuple[str, ...]:
+    """The notebooks whose networks take no input images (``NO_INPUT_IMAGES``)."""
+    return tuple(ch.NOTEBOOK for ch in chapters() if getattr(ch, "NO_INPUT_IMAGES", False))
 
 
 def from_results() -> tuple[str, ...]:

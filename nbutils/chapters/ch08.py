@@ -20,6 +20,7 @@ from . import Config, Request
 NOTEBOOK = "08_counterexamples"
 CONFIGS: tuple[Config, ...] = ()
 FROM_RESULTS = False
+NO_INPUT_IMAGES = True   # constructed networks on drawn data: no reading of input pixels applies
 
 E2_K = 3   # Example 2: the three code neurons / the three class-0 detectors
 E2_ORDERS = ("kl-low", "kl-high", "mi-low", "mi-high", "spectrum-cover")
