@@ -103,8 +103,10 @@ def mean_note(decision, rows: Iterable, behind: float = 1.0) -> str:
         if gap > behind:
             trails.append(f"{config} ({gap:.1f} points behind "
                           f"{PREPROCESSING_LABELS[top.preprocessing]})")
-    where = ("; it trails by more than " f"{behind:g} point{'s' if behind != 1 else ''} in "
-             + ", ".join(trails) if trails else "")
+    where = ""
+    if trails:
+        where = f"; it trails by more than {behind:g} point{'s' * (behind != 1)} in " + \
+            ", ".join(trails)
     return (f"Its mean validation accuracy over the configurations is not the highest: "
             f"{mean[chosen]:.2f} % against {mean[best]:.2f} % for "
             f"{PREPROCESSING_LABELS[best]}{where}. The rule counts configurations won and was "
